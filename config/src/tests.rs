@@ -1,0 +1,236 @@
+use super::*;
+use std::net::Ipv4Addr;
+
+const MINIMAL: &str = include_str!("../examples/minimal.toml");
+
+fn errors(text: &str) -> Vec<ConfigError> {
+    Config::from_toml_str(text)
+        .expect_err("config should be refused")
+        .0
+}
+
+fn paths(text: &str) -> Vec<String> {
+    errors(text).into_iter().map(|e| e.path).collect()
+}
+
+#[test]
+fn examples_are_valid() {
+    for (name, text) in [
+        ("minimal", MINIMAL),
+        ("gateway", include_str!("../examples/gateway.toml")),
+        ("flannel", include_str!("../examples/flannel.toml")),
+    ] {
+        if let Err(e) = Config::from_toml_str(text) {
+            panic!("{name}.toml: {e}");
+        }
+    }
+}
+
+#[test]
+fn defaults_are_filled_in() {
+    let c = Config::from_toml_str(MINIMAL).unwrap();
+    assert_eq!(c.underlay.udp_port, 4789);
+    assert_eq!(
+        c.underlay.source_ports,
+        PortRange {
+            min: 49152,
+            max: 65535
+        }
+    );
+    assert_eq!(c.underlay.ttl, 64);
+    assert_eq!(c.underlay.mtu, 1550);
+    assert_eq!(c.port[0].mtu, 1500);
+    assert!(c.vni[0].learning);
+    assert_eq!(c.vni[0].mac_ageing_secs, 300);
+    assert_eq!(c.vni[0].mac_limit, 4096);
+    assert_eq!(c.management.listen.to_string(), "127.0.0.1:9180");
+    assert_eq!(c.dataplane.worker_lcores, vec![1]);
+}
+
+#[test]
+fn round_trips_through_toml() {
+    let c = Config::from_toml_str(include_str!("../examples/gateway.toml")).unwrap();
+    let again = Config::from_toml_str(&c.to_toml_string()).unwrap();
+    assert_eq!(c, again);
+}
+
+#[test]
+fn unknown_field_is_named() {
+    let text = MINIMAL.replace("id = 100", "id = 100\nfloood = []");
+    let e = errors(&text);
+    assert_eq!(e[0].path, "vni[0].floood");
+    assert!(e[0].reason.contains("floood"), "{}", e[0].reason);
+}
+
+#[test]
+fn wrong_type_is_named_with_line() {
+    let text = MINIMAL.replace("address = \"192.0.2.10/24\"", "address = \"192.0.2.10\"");
+    let e = errors(&text);
+    assert_eq!(e[0].path, "underlay.address");
+    assert!(e[0].reason.contains("ADDRESS/PREFIX"), "{}", e[0].reason);
+    assert!(e[0].reason.contains("line 5"), "{}", e[0].reason);
+}
+
+#[test]
+fn missing_section_is_reported() {
+    let e = errors("[[vni]]\nid = 1\n");
+    assert!(e[0].reason.contains("underlay"), "{}", e[0].reason);
+}
+
+#[test]
+fn vni_out_of_range_and_duplicates() {
+    let text = format!("{MINIMAL}\n[[vni]]\nid = 16777216\n[[vni]]\nid = 100\n");
+    assert_eq!(paths(&text), vec!["vni[1].id", "vni[2].id"]);
+}
+
+#[test]
+fn vlan_binding_errors() {
+    let text = MINIMAL.replace(
+        "vlans = [{ vlan = 10, vni = 100 }]",
+        "vlans = [{ vlan = 10, vni = 100 }, { vlan = 10, vni = 100 }, { vlan = 4095, vni = 7 }]",
+    );
+    let e = errors(&text);
+    let got: Vec<&str> = e.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        got,
+        vec![
+            "port[0].vlans[1].vlan",
+            "port[0].vlans[1].vni",
+            "port[0].vlans[2].vlan",
+            "port[0].vlans[2].vni"
+        ]
+    );
+    assert!(e[3].reason.contains("VNI 7 is not configured"));
+}
+
+#[test]
+fn untagged_vni_must_exist() {
+    let text = MINIMAL.replace(
+        "device = \"0000:03:00.1\"",
+        "device = \"0000:03:00.1\"\nuntagged_vni = 5",
+    );
+    assert_eq!(paths(&text), vec!["port[0].untagged_vni"]);
+}
+
+#[test]
+fn flood_list_errors() {
+    let text = MINIMAL.replace(
+        "flood = [\"192.0.2.1\", \"192.0.2.2\"]",
+        "flood = [\"192.0.2.1\", \"192.0.2.1\", \"192.0.2.10\", \"239.1.1.1\"]",
+    );
+    assert_eq!(
+        paths(&text),
+        vec!["vni[0].flood[1]", "vni[0].flood[2]", "vni[0].flood[3]"]
+    );
+}
+
+#[test]
+fn port_range_and_device_errors() {
+    let text = MINIMAL.replace(
+        "address = \"192.0.2.10/24\"",
+        "address = \"192.0.2.10/24\"\nsource_ports = \"60000-50000\"",
+    );
+    let e = errors(&text);
+    assert_eq!(e[0].path, "underlay.source_ports");
+    assert!(e[0].reason.contains("empty"));
+
+    let text = MINIMAL.replace("device = \"0000:03:00.1\"", "device = \"0000:03:00.0\"");
+    assert_eq!(paths(&text), vec!["port[0].device"]);
+}
+
+#[test]
+fn gateway_must_be_on_link() {
+    let text = MINIMAL.replace(
+        "address = \"192.0.2.10/24\"",
+        "address = \"192.0.2.10/24\"\ngateway = \"198.51.100.1\"",
+    );
+    assert_eq!(paths(&text), vec!["underlay.gateway"]);
+    let ok = MINIMAL.replace(
+        "address = \"192.0.2.10/24\"",
+        "address = \"192.0.2.10/24\"\ngateway = \"192.0.2.254\"",
+    );
+    assert_eq!(
+        Config::from_toml_str(&ok).unwrap().underlay.gateway,
+        Some(Ipv4Addr::new(192, 0, 2, 254))
+    );
+}
+
+#[test]
+fn reserved_eal_args_are_refused() {
+    let text = format!(
+        "[dataplane]\neal_args = [\"--no-pci\", \"-l\", \"0-3\"]\nworker_lcores = [0]\n{MINIMAL}"
+    );
+    assert_eq!(
+        paths(&text),
+        vec!["dataplane.worker_lcores[0]", "dataplane.eal_args[1]"]
+    );
+}
+
+#[test]
+fn all_errors_are_collected() {
+    let text = MINIMAL
+        .replace("id = 100", "id = 100\nmac_limit = 0\nmac_ageing_secs = 0")
+        .replace("name = \"phys0\"", "name = \"underlay\"");
+    assert_eq!(
+        paths(&text),
+        vec!["vni[0].mac_ageing_secs", "vni[0].mac_limit", "port[0].name"]
+    );
+}
+
+#[test]
+fn static_mac_errors() {
+    let text = MINIMAL.replace(
+        "id = 100",
+        "id = 100\nstatic_macs = [{ mac = \"01:00:5e:00:00:01\", vtep = \"192.0.2.1\" }, \
+         { mac = \"02:00:00:00:00:01\", vtep = \"192.0.2.10\" }]",
+    );
+    assert_eq!(
+        paths(&text),
+        vec!["vni[0].static_macs[0].mac", "vni[0].static_macs[1].vtep"]
+    );
+}
+
+#[test]
+fn mtu_starved_config_is_refused_with_numbers() {
+    let text = MINIMAL.replace(
+        "address = \"192.0.2.10/24\"",
+        "address = \"192.0.2.10/24\"\nmtu = 1500",
+    );
+    let e = errors(&text);
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].path, "underlay.mtu");
+    for number in ["1500", "100", "50", "1550", "short by 50"] {
+        assert!(
+            e[0].reason.contains(number),
+            "{number} missing in: {}",
+            e[0].reason
+        );
+    }
+}
+
+#[test]
+fn mtu_check_warn_downgrades_to_warning() {
+    let text = MINIMAL.replace(
+        "address = \"192.0.2.10/24\"",
+        "address = \"192.0.2.10/24\"\nmtu = 1500\nmtu_check = \"warn\"",
+    );
+    let c = Config::from_toml_str(&text).unwrap();
+    let warnings = c.validate().unwrap();
+    assert_eq!(warnings.len(), 1);
+    assert!(warnings[0].message.contains("1550"));
+}
+
+#[test]
+fn mtu_report_uses_largest_port_mtu() {
+    let text = MINIMAL
+        .replace(
+            "address = \"192.0.2.10/24\"",
+            "address = \"192.0.2.10/24\"\nmtu = 9000",
+        )
+        .replace("name = \"phys0\"", "name = \"phys0\"\nmtu = 8000");
+    let c = Config::from_toml_str(&text).unwrap();
+    let r = mtu::report(&c);
+    assert_eq!(r[0].overlay_mtu, 8000);
+    assert_eq!(r[0].required_underlay_mtu, 8050);
+    assert_eq!(r[0].margin, 950);
+}

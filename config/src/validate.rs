@@ -1,0 +1,351 @@
+//! Whole-config validation: every problem is collected with the path of the
+//! offending field (`vni[1].flood[0]`), so one run shows them all.
+
+use crate::model::{Config, MtuCheck};
+use crate::{mtu, ConfigError, ConfigErrors, ConfigWarning};
+use std::collections::{HashMap, HashSet};
+use std::net::Ipv4Addr;
+
+/// Largest VXLAN Network Identifier (24 bits).
+pub const MAX_VNI: u32 = (1 << 24) - 1;
+/// Most VNIs one gateway serves.
+pub const MAX_VNIS: usize = 4096;
+/// Most physical ports.
+pub const MAX_PORTS: usize = 254;
+/// Largest burst a worker handles.
+pub const MAX_BURST: u16 = 64;
+/// EAL options that the `dataplane` section sets itself.
+const RESERVED_EAL_ARGS: [&str; 5] = ["-l", "--lcores", "-c", "--main-lcore", "--master-lcore"];
+
+#[derive(Default)]
+struct Report {
+    errors: Vec<ConfigError>,
+    warnings: Vec<ConfigWarning>,
+}
+
+impl Report {
+    fn error(&mut self, path: impl Into<String>, reason: impl Into<String>) {
+        self.errors.push(ConfigError {
+            path: path.into(),
+            reason: reason.into(),
+        });
+    }
+
+    fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.warnings.push(ConfigWarning {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+}
+
+/// Checks a parsed config; returns its warnings, or every error found.
+pub fn validate(config: &Config) -> Result<Vec<ConfigWarning>, ConfigErrors> {
+    let mut r = Report::default();
+    dataplane(config, &mut r);
+    underlay(config, &mut r);
+    let vnis = vnis(config, &mut r);
+    ports(config, &vnis, &mut r);
+    mtus(config, &mut r);
+    if r.errors.is_empty() {
+        Ok(r.warnings)
+    } else {
+        Err(ConfigErrors(r.errors))
+    }
+}
+
+fn dataplane(config: &Config, r: &mut Report) {
+    let d = &config.dataplane;
+    if d.worker_lcores.is_empty() {
+        r.error(
+            "dataplane.worker_lcores",
+            "at least one worker lcore is needed",
+        );
+    }
+    let mut seen = HashSet::new();
+    for (i, &l) in d.worker_lcores.iter().enumerate() {
+        if l == d.main_lcore {
+            r.error(
+                format!("dataplane.worker_lcores[{i}]"),
+                format!("lcore {l} is the main lcore; workers need their own"),
+            );
+        } else if !seen.insert(l) {
+            r.error(
+                format!("dataplane.worker_lcores[{i}]"),
+                format!("lcore {l} is listed twice"),
+            );
+        }
+    }
+    for (i, a) in d.eal_args.iter().enumerate() {
+        let name = a.split('=').next().unwrap_or(a);
+        if RESERVED_EAL_ARGS.contains(&name) {
+            r.error(
+                format!("dataplane.eal_args[{i}]"),
+                format!("\"{a}\" is set from dataplane.main_lcore and worker_lcores; remove it"),
+            );
+        }
+    }
+    if d.mbufs < 1024 {
+        r.error(
+            "dataplane.mbufs",
+            format!("{} is too few; at least 1024", d.mbufs),
+        );
+    }
+    if d.burst_size == 0 || d.burst_size > MAX_BURST {
+        r.error(
+            "dataplane.burst_size",
+            format!("{} is not between 1 and {MAX_BURST}", d.burst_size),
+        );
+    }
+    if d.idle_sleep_us > 100_000 {
+        r.error("dataplane.idle_sleep_us", "at most 100000 (100 ms)");
+    }
+    if !(1024..=1 << 26).contains(&d.mac_table_capacity) {
+        r.error(
+            "dataplane.mac_table_capacity",
+            format!(
+                "{} is not between 1024 and {}",
+                d.mac_table_capacity,
+                1 << 26
+            ),
+        );
+    }
+}
+
+/// A unicast host address a VTEP could use.
+fn unicast_problem(ip: Ipv4Addr) -> Option<&'static str> {
+    if ip.is_unspecified() {
+        Some("0.0.0.0 is not a usable address")
+    } else if ip.is_broadcast() {
+        Some("the broadcast address is not a usable address")
+    } else if ip.is_multicast() {
+        Some("a multicast address is not a VTEP address")
+    } else if ip.is_loopback() {
+        Some("a loopback address is not a VTEP address")
+    } else {
+        None
+    }
+}
+
+fn underlay(config: &Config, r: &mut Report) {
+    let u = &config.underlay;
+    if u.device.trim().is_empty() {
+        r.error(
+            "underlay.device",
+            "a DPDK device is needed, e.g. \"0000:03:00.0\" or \"net_af_packet0\"",
+        );
+    }
+    if let Some(why) = unicast_problem(u.address.addr) {
+        r.error("underlay.address", why);
+    }
+    if let Some(gw) = u.gateway {
+        if let Some(why) = unicast_problem(gw) {
+            r.error("underlay.gateway", why);
+        } else if gw == u.address.addr {
+            r.error("underlay.gateway", "the gateway is this VTEP's own address");
+        } else if !u.address.contains(gw) {
+            r.error(
+                "underlay.gateway",
+                format!(
+                    "{gw} is not inside {} so it cannot be reached directly",
+                    u.address
+                ),
+            );
+        }
+    }
+    if u.udp_port == 0 {
+        r.error("underlay.udp_port", "0 is not a UDP port");
+    }
+    if u.ttl == 0 {
+        r.error(
+            "underlay.ttl",
+            "a TTL of 0 would be dropped by the first router",
+        );
+    }
+    if !(576..=9216).contains(&u.mtu) {
+        r.error(
+            "underlay.mtu",
+            format!("{} is not between 576 and 9216", u.mtu),
+        );
+    }
+}
+
+/// Checks the VNIs; returns the configured VNI ids.
+fn vnis(config: &Config, r: &mut Report) -> HashSet<u32> {
+    let ours = config.underlay.address.addr;
+    let mut ids = HashSet::new();
+    if config.vni.len() > MAX_VNIS {
+        r.error(
+            "vni",
+            format!("{} VNIs configured; at most {MAX_VNIS}", config.vni.len()),
+        );
+    }
+    for (i, v) in config.vni.iter().enumerate() {
+        let at = |field: &str| format!("vni[{i}].{field}");
+        if v.id == 0 || v.id > MAX_VNI {
+            r.error(
+                at("id"),
+                format!("{} is not between 1 and {MAX_VNI} (24 bits)", v.id),
+            );
+        } else if !ids.insert(v.id) {
+            r.error(at("id"), format!("VNI {} is configured twice", v.id));
+        }
+        let mut flood = HashSet::new();
+        for (j, &ip) in v.flood.iter().enumerate() {
+            let path = format!("vni[{i}].flood[{j}]");
+            if let Some(why) = unicast_problem(ip) {
+                r.error(path, why);
+            } else if ip == ours {
+                r.error(path, format!("{ip} is this gateway's own VTEP address"));
+            } else if !flood.insert(ip) {
+                r.error(path, format!("{ip} is listed twice"));
+            }
+        }
+        if v.mac_ageing_secs == 0 || v.mac_ageing_secs > 1_000_000 {
+            r.error(
+                at("mac_ageing_secs"),
+                format!("{} is not between 1 and 1000000", v.mac_ageing_secs),
+            );
+        }
+        if v.mac_limit == 0 || v.mac_limit > config.dataplane.mac_table_capacity {
+            r.error(
+                at("mac_limit"),
+                format!(
+                    "{} is not between 1 and dataplane.mac_table_capacity ({})",
+                    v.mac_limit, config.dataplane.mac_table_capacity
+                ),
+            );
+        }
+        if let Some(mtu) = v.mtu {
+            if !(68..=9216).contains(&mtu) {
+                r.error(at("mtu"), format!("{mtu} is not between 68 and 9216"));
+            }
+        }
+        let mut macs = HashSet::new();
+        for (j, s) in v.static_macs.iter().enumerate() {
+            let path = |f: &str| format!("vni[{i}].static_macs[{j}].{f}");
+            if s.mac.is_multicast() || s.mac.is_zero() {
+                r.error(path("mac"), format!("{} is not a unicast MAC", s.mac));
+            } else if !macs.insert(s.mac) {
+                r.error(
+                    path("mac"),
+                    format!("{} is configured twice in this VNI", s.mac),
+                );
+            }
+            if let Some(why) = unicast_problem(s.vtep) {
+                r.error(path("vtep"), why);
+            } else if s.vtep == ours {
+                r.error(
+                    path("vtep"),
+                    format!("{} is this gateway's own VTEP address", s.vtep),
+                );
+            }
+        }
+    }
+    ids
+}
+
+fn ports(config: &Config, vnis: &HashSet<u32>, r: &mut Report) {
+    if config.port.len() > MAX_PORTS {
+        r.error(
+            "port",
+            format!(
+                "{} ports configured; at most {MAX_PORTS}",
+                config.port.len()
+            ),
+        );
+    }
+    let mut names = HashSet::new();
+    let mut devices =
+        HashMap::from([(config.underlay.device.as_str(), "the underlay".to_string())]);
+    for (i, p) in config.port.iter().enumerate() {
+        let at = |field: &str| format!("port[{i}].{field}");
+        if p.name.is_empty()
+            || !p
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+        {
+            r.error(
+                at("name"),
+                format!(
+                    "\"{}\" must be non-empty letters, digits, '_', '-' or '.'",
+                    p.name
+                ),
+            );
+        } else if p.name == "underlay" {
+            r.error(at("name"), "\"underlay\" is reserved for the underlay port");
+        } else if !names.insert(p.name.as_str()) {
+            r.error(
+                at("name"),
+                format!("port name \"{}\" is used twice", p.name),
+            );
+        }
+        if p.device.trim().is_empty() {
+            r.error(at("device"), "a DPDK device is needed");
+        } else if let Some(owner) = devices.insert(p.device.as_str(), format!("port[{i}]")) {
+            r.error(
+                at("device"),
+                format!("device \"{}\" is already used by {owner}", p.device),
+            );
+        }
+        if !(68..=9216).contains(&p.mtu) {
+            r.error(at("mtu"), format!("{} is not between 68 and 9216", p.mtu));
+        }
+        let mut bound: HashMap<u32, String> = HashMap::new();
+        if let Some(vni) = p.untagged_vni {
+            if !vnis.contains(&vni) {
+                r.error(
+                    at("untagged_vni"),
+                    format!("VNI {vni} is not configured in [[vni]]"),
+                );
+            }
+            bound.insert(vni, "untagged".into());
+        }
+        let mut vlans = HashSet::new();
+        for (j, b) in p.vlans.iter().enumerate() {
+            let path = |f: &str| format!("port[{i}].vlans[{j}].{f}");
+            if !(1..=4094).contains(&b.vlan) {
+                r.error(
+                    path("vlan"),
+                    format!("{} is not a VLAN id between 1 and 4094", b.vlan),
+                );
+            } else if !vlans.insert(b.vlan) {
+                r.error(
+                    path("vlan"),
+                    format!("VLAN {} is bound twice on port \"{}\"", b.vlan, p.name),
+                );
+            }
+            if !vnis.contains(&b.vni) {
+                r.error(
+                    path("vni"),
+                    format!("VNI {} is not configured in [[vni]]", b.vni),
+                );
+            } else if let Some(other) = bound.insert(b.vni, format!("VLAN {}", b.vlan)) {
+                r.error(
+                    path("vni"),
+                    format!(
+                        "VNI {} is already bound to {other} on this port; one binding per port",
+                        b.vni
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn mtus(config: &Config, r: &mut Report) {
+    for (i, m) in mtu::report(config).iter().enumerate() {
+        if m.margin >= 0 {
+            continue;
+        }
+        let message = mtu::starved_message(m);
+        match config.underlay.mtu_check {
+            MtuCheck::Error => r.error("underlay.mtu", format!("{message} (vni[{i}])")),
+            MtuCheck::Warn => r.warn(
+                "underlay.mtu",
+                format!("{message}; oversize frames will be dropped"),
+            ),
+        }
+    }
+}

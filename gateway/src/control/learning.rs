@@ -1,0 +1,187 @@
+//! MAC learning on the writer side: limits, moves, ageing, static entries.
+
+use crate::shared::Shared;
+use crate::snapshot::{Snapshot, VNI_SLOTS};
+use crate::tables::atomic_map::MapWriter;
+use crate::tables::mac::{mac_key, split_mac_key, MacEntry};
+use crate::tables::MacDest;
+use crate::wire::MacBytes;
+use std::net::Ipv4Addr;
+use std::sync::atomic::Ordering::Relaxed;
+
+/// Sweeps the whole table once per this many timer steps.
+const AGEING_SWEEP_STEPS: usize = 10;
+
+pub(super) struct Learning {
+    writer: MapWriter,
+    /// Entries per VNI slot (learned and static).
+    counts: Vec<u32>,
+    /// Next slot of the map the ager looks at.
+    sweep_pos: usize,
+}
+
+impl Learning {
+    pub(super) fn new(writer: MapWriter) -> Self {
+        Learning {
+            writer,
+            counts: vec![0; VNI_SLOTS],
+            sweep_pos: 0,
+        }
+    }
+
+    fn set_count(&mut self, shared: &Shared, slot: u16, count: u32) {
+        self.counts[usize::from(slot)] = count;
+        shared.mac_stats[usize::from(slot)]
+            .entries
+            .store(u64::from(count), Relaxed);
+    }
+
+    /// Applies a worker's learning event. Returns the remote VTEP the MAC
+    /// now points to, so its next hop gets resolved.
+    pub(super) fn learn(
+        &mut self,
+        shared: &Shared,
+        snap: &Snapshot,
+        slot: u16,
+        mac: MacBytes,
+        dest: MacDest,
+        now: u32,
+    ) -> Option<Ipv4Addr> {
+        let vni = snap.vni(slot)?;
+        if !vni.learning {
+            return None;
+        }
+        let stats = &shared.mac_stats[usize::from(slot)];
+        let key = mac_key(slot, &mac);
+        let entry = MacEntry {
+            dest,
+            is_static: false,
+        };
+        match self
+            .writer
+            .map()
+            .get(key)
+            .and_then(|h| MacEntry::decode(h.value))
+        {
+            Some(old) if old.is_static => return None,
+            Some(old) if old.dest == dest => {}
+            Some(_) => {
+                // A move: the MAC showed up somewhere else.
+                let _ = self.writer.insert(key, entry.encode(), now);
+                stats.moved.inc();
+            }
+            None => {
+                let count = self.counts[usize::from(slot)];
+                if count >= vni.mac_limit {
+                    stats.limit_hits.inc();
+                    return None;
+                }
+                if self.writer.len() * 2 >= self.writer.map().capacity() {
+                    shared.control.mac_table_full.inc();
+                    return None;
+                }
+                if self.writer.insert(key, entry.encode(), now).is_err() {
+                    shared.control.mac_table_full.inc();
+                    return None;
+                }
+                stats.learned.inc();
+                self.set_count(shared, slot, count + 1);
+            }
+        }
+        match dest {
+            MacDest::Remote { vtep } => Some(vtep),
+            MacDest::Local { .. } => None,
+        }
+    }
+
+    /// Removes dynamic entries idle longer than their VNI's ageing time,
+    /// looking at a tenth of the table per call.
+    pub(super) fn age_step(&mut self, shared: &Shared, snap: &Snapshot, now: u32) {
+        let capacity = self.writer.map().capacity();
+        let step = capacity.div_ceil(AGEING_SWEEP_STEPS);
+        let end = (self.sweep_pos + step).min(capacity);
+        for s in self.sweep_pos..end {
+            let Some((key, value)) = self.writer.map().entry_at(s) else {
+                continue;
+            };
+            let Some(entry) = MacEntry::decode(value) else {
+                continue;
+            };
+            if entry.is_static {
+                continue;
+            }
+            let (slot, _) = split_mac_key(key);
+            let ageing = snap.vni(slot).map_or(0, |v| v.ageing_secs);
+            let idle = now.saturating_sub(self.writer.map().seen(s));
+            if idle >= ageing {
+                self.writer.remove_at(s);
+                shared.mac_stats[usize::from(slot)].aged.inc();
+                let count = self.counts[usize::from(slot)].saturating_sub(1);
+                self.set_count(shared, slot, count);
+            }
+        }
+        self.sweep_pos = if end == capacity { 0 } else { end };
+    }
+
+    /// Brings the table in line with a new config: flushes VNIs that are
+    /// gone (or whose learning was turned off), and installs static entries.
+    pub(super) fn sync(
+        &mut self,
+        shared: &Shared,
+        snap: &Snapshot,
+        old: Option<&Snapshot>,
+        now: u32,
+    ) {
+        let keep = |slot: u16, mac: &MacBytes, entry: &MacEntry| -> bool {
+            let Some(vni) = snap.vni(slot) else {
+                return false;
+            };
+            let same_vni = old
+                .and_then(|o| o.vni(slot))
+                .is_some_and(|o| o.vni == vni.vni);
+            if entry.is_static {
+                // Kept (not briefly removed) if the new config still has it.
+                return same_vni
+                    && vni
+                        .static_macs
+                        .iter()
+                        .any(|&(m, vtep)| m == *mac && entry.dest == MacDest::Remote { vtep });
+            }
+            same_vni && vni.learning
+        };
+        if old.is_some() {
+            for s in 0..self.writer.map().capacity() {
+                let Some((key, value)) = self.writer.map().entry_at(s) else {
+                    continue;
+                };
+                let (slot, mac) = split_mac_key(key);
+                let Some(entry) = MacEntry::decode(value) else {
+                    continue;
+                };
+                if !keep(slot, &mac, &entry) {
+                    self.writer.remove_at(s);
+                    let count = self.counts[usize::from(slot)].saturating_sub(1);
+                    self.set_count(shared, slot, count);
+                }
+            }
+        }
+        for (slot, vni) in snap.vnis.iter().enumerate() {
+            let Some(vni) = vni else { continue };
+            let slot = slot as u16;
+            for &(mac, vtep) in &vni.static_macs {
+                let entry = MacEntry {
+                    dest: MacDest::Remote { vtep },
+                    is_static: true,
+                };
+                match self.writer.insert(mac_key(slot, &mac), entry.encode(), now) {
+                    Ok(None) => {
+                        let count = self.counts[usize::from(slot)] + 1;
+                        self.set_count(shared, slot, count);
+                    }
+                    Ok(Some(_)) => {}
+                    Err(_) => shared.control.mac_table_full.inc(),
+                }
+            }
+        }
+    }
+}

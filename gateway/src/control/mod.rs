@@ -1,0 +1,137 @@
+//! The control thread: the only writer of the MAC and VTEP tables.
+//!
+//! It drains the workers' events (learning, ARP), ages MACs, keeps static
+//! entries in line with the config, and resolves remote VTEPs' next hops by
+//! ARP. It polls every millisecond and never touches packets itself: ARP
+//! requests go to worker 0 as control frames.
+
+mod learning;
+mod resolver;
+
+use crate::events::Event;
+use crate::shared::{ControlParts, Shared};
+use crate::snapshot::Snapshot;
+use learning::Learning;
+use resolver::Resolver;
+use std::sync::mpsc::TryRecvError;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Events handled per worker per tick, so one busy worker can't starve the rest.
+const EVENTS_PER_TICK: usize = 1024;
+/// How often timers (ageing, ARP) run.
+const TIMER_PERIOD_MS: u64 = 100;
+
+/// The control thread's state.
+pub struct Control {
+    shared: Arc<Shared>,
+    events: Vec<std::sync::mpsc::Receiver<Event>>,
+    learning: Learning,
+    resolver: Resolver,
+    snapshot: Arc<Snapshot>,
+    last_timer_ms: u64,
+}
+
+impl Control {
+    /// Takes the control parts made by [`crate::shared::build`] and applies
+    /// the initial snapshot (static MACs, replication VTEPs).
+    pub fn new(shared: Arc<Shared>, parts: ControlParts) -> Self {
+        let snapshot = shared.snapshot.load_full();
+        let mut control = Control {
+            learning: Learning::new(parts.mac_writer),
+            resolver: Resolver::new(parts.vtep_writer, parts.control_frames),
+            events: parts.events,
+            snapshot: snapshot.clone(),
+            shared,
+            last_timer_ms: 0,
+        };
+        let (now, now_ms) = (control.shared.clock.now(), control.shared.clock.millis());
+        control.apply_snapshot(&snapshot, None, now, now_ms);
+        control
+    }
+
+    /// Runs until a stop is requested.
+    pub fn run(mut self) {
+        while !self.shared.stopping() {
+            self.tick();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// One round: clock, config changes, events, timers.
+    pub fn tick(&mut self) {
+        let now = self.shared.clock.tick();
+        let now_ms = self.shared.clock.millis();
+        self.tick_at(now, now_ms);
+    }
+
+    /// One round at a given time: `now` in coarse seconds, `now_ms` for
+    /// timers. Tests drive time through this.
+    pub fn tick_at(&mut self, now: u32, now_ms: u64) {
+        self.shared.clock.set(now);
+        let current = self.shared.snapshot.load_full();
+        if current.generation != self.snapshot.generation {
+            let old = std::mem::replace(&mut self.snapshot, current.clone());
+            self.apply_snapshot(&current, Some(&old), now, now_ms);
+        }
+        self.drain_events(now, now_ms);
+        if now_ms.saturating_sub(self.last_timer_ms) >= TIMER_PERIOD_MS {
+            self.last_timer_ms = now_ms;
+            self.learning.age_step(&self.shared, &self.snapshot, now);
+            self.resolver
+                .timers(&self.shared, &self.snapshot, now, now_ms);
+        }
+    }
+
+    fn drain_events(&mut self, now: u32, now_ms: u64) {
+        for rx in &self.events {
+            for _ in 0..EVENTS_PER_TICK {
+                let event = match rx.try_recv() {
+                    Ok(e) => e,
+                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                };
+                match event {
+                    Event::Learn {
+                        vni_slot,
+                        mac,
+                        dest,
+                    } => {
+                        let vtep = self.learning.learn(
+                            &self.shared,
+                            &self.snapshot,
+                            vni_slot,
+                            mac,
+                            dest,
+                            now,
+                        );
+                        if let Some(vtep) = vtep {
+                            self.resolver.track(
+                                &self.shared,
+                                &self.snapshot,
+                                vtep,
+                                false,
+                                now,
+                                now_ms,
+                            );
+                        }
+                    }
+                    Event::ArpSeen { ip, mac } => {
+                        self.resolver.arp_seen(&self.shared, ip, mac, now, now_ms)
+                    }
+                    Event::VtepMiss { vtep } => {
+                        self.resolver
+                            .track(&self.shared, &self.snapshot, vtep, false, now, now_ms)
+                    }
+                }
+            }
+        }
+    }
+
+    fn apply_snapshot(&mut self, snap: &Snapshot, old: Option<&Snapshot>, now: u32, now_ms: u64) {
+        self.learning.sync(&self.shared, snap, old, now);
+        self.resolver.sync(&self.shared, snap, now, now_ms);
+    }
+}
+
+#[cfg(test)]
+mod tests;

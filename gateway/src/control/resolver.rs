@@ -1,0 +1,263 @@
+//! Resolves remote VTEPs to the MAC their frames go to: the VTEP's own MAC
+//! when it is on the underlay subnet, else the gateway's, found by ARP.
+//!
+//! Next hops are re-confirmed every [`REFRESH_MS`]; one that stops answering
+//! for [`EXPIRE_MS`] goes back to unresolved, and traffic to its VTEPs is
+//! dropped (and counted) until it answers again, instead of being sent to
+//! a MAC that may be gone.
+
+use crate::events::ControlFrame;
+use crate::shared::Shared;
+use crate::snapshot::{Snapshot, UNDERLAY_PORT};
+use crate::tables::atomic_map::MapWriter;
+use crate::tables::vtep::{next_hop_value, vtep_key};
+use crate::wire::arp::{build_arp, ARP_LEN, ARP_REQUEST};
+use crate::wire::ethernet::{EthernetFrame, ETHERTYPE_ARP, HEADER_LEN as ETH_LEN};
+use crate::wire::{MacBytes, BROADCAST_MAC};
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::mpsc::SyncSender;
+
+/// Retry period for an unresolved next hop.
+const RETRY_MS: u64 = 1000;
+/// A resolved next hop is re-confirmed after this long.
+const REFRESH_MS: u64 = 30_000;
+/// A next hop unconfirmed for this long becomes unresolved.
+const EXPIRE_MS: u64 = 60_000;
+/// Learned (not configured) VTEPs unused for this long are forgotten.
+const VTEP_IDLE_SECS: u32 = 600;
+
+struct NextHopState {
+    mac: Option<MacBytes>,
+    confirmed_ms: u64,
+    requested_ms: Option<u64>,
+}
+
+struct VtepState {
+    next_hop: Option<Ipv4Addr>,
+    /// From the config (replication list, static MACs): never forgotten.
+    pinned: bool,
+}
+
+pub(super) struct Resolver {
+    writer: MapWriter,
+    frames: SyncSender<ControlFrame>,
+    next_hops: HashMap<Ipv4Addr, NextHopState>,
+    vteps: HashMap<Ipv4Addr, VtepState>,
+}
+
+impl Resolver {
+    pub(super) fn new(writer: MapWriter, frames: SyncSender<ControlFrame>) -> Self {
+        Resolver {
+            writer,
+            frames,
+            next_hops: HashMap::new(),
+            vteps: HashMap::new(),
+        }
+    }
+
+    /// Starts (or keeps) resolving `vtep`.
+    pub(super) fn track(
+        &mut self,
+        shared: &Shared,
+        snap: &Snapshot,
+        vtep: Ipv4Addr,
+        pinned: bool,
+        now: u32,
+        now_ms: u64,
+    ) {
+        if let Some(state) = self.vteps.get_mut(&vtep) {
+            state.pinned |= pinned;
+            return;
+        }
+        let next_hop = snap.underlay.next_hop(vtep);
+        if next_hop.is_none() {
+            shared.control.vtep_unreachable.inc();
+        }
+        self.vteps.insert(vtep, VtepState { next_hop, pinned });
+        let mac = next_hop.and_then(|nh| {
+            let state = self.next_hops.entry(nh).or_insert(NextHopState {
+                mac: None,
+                confirmed_ms: 0,
+                requested_ms: None,
+            });
+            state.mac
+        });
+        if self
+            .writer
+            .insert(vtep_key(vtep), next_hop_value(mac), now)
+            .is_err()
+        {
+            self.vteps.remove(&vtep);
+            return;
+        }
+        if let Some(nh) = next_hop {
+            self.request_if_due(shared, snap, nh, now_ms);
+        }
+        self.publish_gauges(shared);
+    }
+
+    /// An ARP sender on the underlay: if it is a next hop we resolve, record it.
+    pub(super) fn arp_seen(
+        &mut self,
+        shared: &Shared,
+        ip: Ipv4Addr,
+        mac: MacBytes,
+        now: u32,
+        now_ms: u64,
+    ) {
+        let Some(state) = self.next_hops.get_mut(&ip) else {
+            return;
+        };
+        let changed = state.mac != Some(mac);
+        if state.mac.is_none() {
+            shared.control.arp_resolved.inc();
+        }
+        state.mac = Some(mac);
+        state.confirmed_ms = now_ms;
+        state.requested_ms = None;
+        if changed {
+            self.write_vteps_of(ip, Some(mac), now);
+            self.publish_gauges(shared);
+        }
+    }
+
+    /// Retries, refreshes and expiries; forgets idle learned VTEPs.
+    pub(super) fn timers(&mut self, shared: &Shared, snap: &Snapshot, now: u32, now_ms: u64) {
+        let mut expired = Vec::new();
+        let mut due = Vec::new();
+        for (&ip, state) in &self.next_hops {
+            let age = now_ms.saturating_sub(state.confirmed_ms);
+            if state.mac.is_some() && age >= EXPIRE_MS {
+                expired.push(ip);
+            } else if state.mac.is_none() || age >= REFRESH_MS {
+                due.push(ip);
+            }
+        }
+        for ip in expired {
+            if let Some(state) = self.next_hops.get_mut(&ip) {
+                state.mac = None;
+            }
+            self.write_vteps_of(ip, None, now);
+            due.push(ip);
+        }
+        for ip in due {
+            self.request_if_due(shared, snap, ip, now_ms);
+        }
+        self.forget_idle_vteps(now);
+        self.publish_gauges(shared);
+    }
+
+    /// Pins the config's VTEPs and re-derives next hops (the underlay
+    /// address or gateway may have changed).
+    pub(super) fn sync(&mut self, shared: &Shared, snap: &Snapshot, now: u32, now_ms: u64) {
+        let configured: Vec<Ipv4Addr> = snap
+            .vnis
+            .iter()
+            .flatten()
+            .flat_map(|v| {
+                v.flood_vteps
+                    .iter()
+                    .copied()
+                    .chain(v.static_macs.iter().map(|s| s.1))
+            })
+            .collect();
+        let old: Vec<Ipv4Addr> = self.vteps.keys().copied().collect();
+        for vtep in old {
+            let pinned = configured.contains(&vtep);
+            let same_route = self.vteps[&vtep].next_hop == snap.underlay.next_hop(vtep);
+            if same_route {
+                if let Some(state) = self.vteps.get_mut(&vtep) {
+                    state.pinned = pinned;
+                }
+            } else {
+                self.vteps.remove(&vtep);
+                self.writer.remove(vtep_key(vtep));
+            }
+        }
+        for vtep in configured {
+            self.track(shared, snap, vtep, true, now, now_ms);
+        }
+        let used: Vec<Ipv4Addr> = self.vteps.values().filter_map(|v| v.next_hop).collect();
+        self.next_hops.retain(|ip, _| used.contains(ip));
+        self.publish_gauges(shared);
+    }
+
+    fn forget_idle_vteps(&mut self, now: u32) {
+        let map = self.writer.map();
+        let idle: Vec<Ipv4Addr> = self
+            .vteps
+            .iter()
+            .filter(|(_, s)| !s.pinned)
+            .filter(|(&ip, _)| {
+                map.get(vtep_key(ip))
+                    .is_none_or(|hit| now.saturating_sub(map.seen(hit.slot)) >= VTEP_IDLE_SECS)
+            })
+            .map(|(&ip, _)| ip)
+            .collect();
+        for ip in idle {
+            self.vteps.remove(&ip);
+            self.writer.remove(vtep_key(ip));
+        }
+        let used: Vec<Ipv4Addr> = self.vteps.values().filter_map(|v| v.next_hop).collect();
+        self.next_hops.retain(|ip, _| used.contains(ip));
+    }
+
+    fn write_vteps_of(&mut self, next_hop: Ipv4Addr, mac: Option<MacBytes>, now: u32) {
+        let vteps: Vec<Ipv4Addr> = self
+            .vteps
+            .iter()
+            .filter(|(_, s)| s.next_hop == Some(next_hop))
+            .map(|(&ip, _)| ip)
+            .collect();
+        for vtep in vteps {
+            // Updating existing keys cannot fail for lack of room.
+            let _ = self.writer.insert(vtep_key(vtep), next_hop_value(mac), now);
+        }
+    }
+
+    fn request_if_due(&mut self, shared: &Shared, snap: &Snapshot, ip: Ipv4Addr, now_ms: u64) {
+        let Some(state) = self.next_hops.get_mut(&ip) else {
+            return;
+        };
+        if state
+            .requested_ms
+            .is_some_and(|t| now_ms.saturating_sub(t) < RETRY_MS)
+        {
+            return;
+        }
+        state.requested_ms = Some(now_ms);
+        let frame = arp_request(snap.underlay.mac, snap.underlay.ip, ip);
+        let sent = ControlFrame::new(UNDERLAY_PORT, &frame)
+            .is_some_and(|f| self.frames.try_send(f).is_ok());
+        if sent {
+            shared.control.arp_requests_sent.inc();
+        } else {
+            shared.control.control_frames_lost.inc();
+        }
+    }
+
+    fn publish_gauges(&self, shared: &Shared) {
+        let resolved = self.next_hops.values().filter(|s| s.mac.is_some()).count();
+        shared
+            .control
+            .next_hops_resolved
+            .store(resolved as u64, Relaxed);
+        shared
+            .control
+            .next_hops_pending
+            .store((self.next_hops.len() - resolved) as u64, Relaxed);
+    }
+}
+
+/// A broadcast ARP request for `target` from (`mac`, `ip`).
+fn arp_request(mac: MacBytes, ip: Ipv4Addr, target: Ipv4Addr) -> [u8; ETH_LEN + ARP_LEN] {
+    let mut frame = [0u8; ETH_LEN + ARP_LEN];
+    let mut eth = EthernetFrame::new_unchecked(&mut frame[..ETH_LEN]);
+    eth.set_dst(BROADCAST_MAC);
+    eth.set_src(mac);
+    eth.set_ethertype(ETHERTYPE_ARP);
+    build_arp(&mut frame[ETH_LEN..], ARP_REQUEST, mac, ip, [0; 6], target);
+    frame
+}

@@ -1,0 +1,215 @@
+//! Per-worker counters, summed only when metrics are scraped.
+//!
+//! Each worker owns its counters and is their only writer, so an increment
+//! is a relaxed load and store (a plain `mov` on x86) instead of a locked
+//! read-modify-write, and no cache line bounces between cores.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// A counter with one writer thread and any number of readers.
+#[derive(Default, Debug)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    /// Adds `n`. Only the owning thread may call this.
+    #[inline]
+    pub fn add(&self, n: u64) {
+        self.0.store(self.0.load(Relaxed).wrapping_add(n), Relaxed);
+    }
+    /// Adds one. Only the owning thread may call this.
+    #[inline]
+    pub fn inc(&self) {
+        self.add(1);
+    }
+    /// Current value (any thread).
+    pub fn get(&self) -> u64 {
+        self.0.load(Relaxed)
+    }
+    /// Resets to zero (owner thread, or while the owner is known not to write).
+    pub fn reset(&self) {
+        self.0.store(0, Relaxed);
+    }
+}
+
+/// A counter any thread may increment (for rare events off the packet path).
+#[derive(Default, Debug)]
+pub struct SharedCounter(AtomicU64);
+
+impl SharedCounter {
+    /// Adds `n` atomically.
+    pub fn add(&self, n: u64) {
+        self.0.fetch_add(n, Relaxed);
+    }
+    /// Adds one atomically.
+    pub fn inc(&self) {
+        self.add(1);
+    }
+    /// Current value.
+    pub fn get(&self) -> u64 {
+        self.0.load(Relaxed)
+    }
+}
+
+macro_rules! drop_reasons {
+    ($($variant:ident => $label:literal: $help:literal,)*) => {
+        /// Why the data plane dropped a packet. Every drop has exactly one reason.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[repr(u8)]
+        pub enum DropReason { $($variant,)* }
+
+        impl DropReason {
+            /// Every reason, in counter order.
+            pub const ALL: &'static [DropReason] = &[$(DropReason::$variant,)*];
+            /// Number of reasons.
+            pub const COUNT: usize = Self::ALL.len();
+            /// The `reason` label value in metrics.
+            pub fn label(self) -> &'static str {
+                match self { $(DropReason::$variant => $label,)* }
+            }
+            /// One line for operators: what the reason means.
+            pub fn help(self) -> &'static str {
+                match self { $(DropReason::$variant => $help,)* }
+            }
+        }
+    };
+}
+
+drop_reasons! {
+    Truncated => "truncated": "a header is cut short",
+    MultiSegment => "multi_segment": "frame arrived in several buffers (mbuf data room smaller than the frame)",
+    MalformedL2 => "malformed_l2": "double VLAN tag or other unparsable Ethernet header",
+    NotOurMac => "not_our_mac": "underlay frame addressed to another MAC",
+    UnderlayVlanTag => "underlay_vlan_tag": "VLAN-tagged frame on the untagged underlay",
+    UnsupportedEthertype => "unsupported_ethertype": "underlay frame neither IPv4 nor ARP",
+    MalformedIpv4 => "malformed_ipv4": "bad IPv4 version, header length or total length",
+    BadIpv4Checksum => "bad_ipv4_checksum": "outer IPv4 header checksum is wrong",
+    NotOurVtepIp => "not_our_vtep_ip": "outer IPv4 destination is not our VTEP address",
+    OuterFragment => "outer_fragment": "outer IPv4 packet is a fragment (VTEPs must not fragment)",
+    NotVxlan => "not_vxlan": "IPv4 to our VTEP address that is neither VXLAN nor ICMP echo",
+    WrongUdpPort => "wrong_udp_port": "UDP to our VTEP address on another port than the VXLAN port",
+    BadVxlanFlags => "bad_vxlan_flags": "VXLAN header without the I (valid VNI) flag",
+    UnknownVni => "unknown_vni": "VXLAN VNI not configured here",
+    InnerVlanTag => "inner_vlan_tag": "decapsulated frame carries a VLAN tag",
+    BadSourceMac => "bad_source_mac": "source MAC is multicast or zero",
+    SplitHorizon => "split_horizon": "overlay frame to a MAC behind another VTEP (never tunnel to tunnel)",
+    UnknownVlan => "unknown_vlan": "physical-port VLAN (or untagged frame) not bound to a VNI",
+    FloodNoTarget => "flood_no_target": "BUM or unknown-unicast frame with no other member to go to",
+    SameSegment => "same_segment": "destination MAC was learned on the segment the frame came from",
+    VtepUnresolved => "vtep_unresolved": "remote VTEP's next-hop MAC not yet resolved by ARP",
+    MtuExceeded => "mtu_exceeded": "frame larger than the egress MTU allows (never fragmented)",
+    NoHeadroom => "no_headroom": "buffer has no room to add headers",
+    NoMbuf => "no_mbuf": "packet pool empty while replicating",
+    TxQueueFull => "tx_queue_full": "NIC transmit queue full",
+    ArpIgnored => "arp_ignored": "ARP not for our VTEP address, or malformed",
+    IcmpIgnored => "icmp_ignored": "ICMP to our VTEP address other than a valid echo request",
+}
+
+/// Packet and byte counts of one port.
+#[derive(Default, Debug)]
+pub struct PortCounters {
+    pub rx_packets: Counter,
+    pub rx_bytes: Counter,
+    pub tx_packets: Counter,
+    pub tx_bytes: Counter,
+}
+
+/// Traffic of one VNI, by direction through the tunnel.
+#[derive(Default, Debug)]
+pub struct VniCounters {
+    /// Frames from physical ports sent into the overlay (one per frame, not per replica).
+    pub encap_packets: Counter,
+    pub encap_bytes: Counter,
+    /// Frames from the overlay delivered to physical ports.
+    pub decap_packets: Counter,
+    pub decap_bytes: Counter,
+    /// Extra copies sent to remote VTEPs by head-end replication.
+    pub flood_to_vteps: Counter,
+    /// Copies sent to local ports by flooding.
+    pub flood_to_ports: Counter,
+}
+
+/// Everything one worker counts.
+#[derive(Debug)]
+pub struct WorkerCounters {
+    /// By port index (0 is the underlay).
+    pub ports: Box<[PortCounters]>,
+    /// By VNI slot.
+    pub vnis: Box<[VniCounters]>,
+    /// By [`DropReason`].
+    pub drops: Box<[Counter]>,
+    /// TSC cycles spent in loop iterations that handled at least one packet.
+    pub busy_cycles: Counter,
+    /// Packets received and handled.
+    pub packets: Counter,
+    /// Loop iterations.
+    pub polls: Counter,
+    pub arp_replies_sent: Counter,
+    pub icmp_echo_replies_sent: Counter,
+    /// ARP packets passed to the control thread (replies and requests to us).
+    pub arp_seen: Counter,
+    /// Learning or resolution events lost because the control queue was full.
+    pub events_lost: Counter,
+    /// Control-plane frames (ARP requests) this worker transmitted.
+    pub control_frames_sent: Counter,
+}
+
+impl WorkerCounters {
+    /// Counters for `ports` ports and `vni_slots` VNI slots.
+    pub fn new(ports: usize, vni_slots: usize) -> Self {
+        WorkerCounters {
+            ports: (0..ports).map(|_| PortCounters::default()).collect(),
+            vnis: (0..vni_slots).map(|_| VniCounters::default()).collect(),
+            drops: (0..DropReason::COUNT).map(|_| Counter::default()).collect(),
+            busy_cycles: Counter::default(),
+            packets: Counter::default(),
+            polls: Counter::default(),
+            arp_replies_sent: Counter::default(),
+            icmp_echo_replies_sent: Counter::default(),
+            arp_seen: Counter::default(),
+            events_lost: Counter::default(),
+            control_frames_sent: Counter::default(),
+        }
+    }
+
+    /// Counts one dropped packet.
+    #[inline]
+    pub fn drop_packet(&self, reason: DropReason) {
+        self.drops[reason as usize].inc();
+    }
+
+    /// Drops counted for `reason` so far.
+    pub fn drops_for(&self, reason: DropReason) -> u64 {
+        self.drops[reason as usize].get()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_unique_snake_case() {
+        let mut seen = std::collections::HashSet::new();
+        for r in DropReason::ALL {
+            assert!(seen.insert(r.label()), "duplicate label {}", r.label());
+            assert!(r
+                .label()
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
+            assert!(!r.help().is_empty());
+        }
+        assert_eq!(
+            DropReason::ALL[DropReason::UnknownVni as usize],
+            DropReason::UnknownVni
+        );
+    }
+
+    #[test]
+    fn drops_are_counted_by_reason() {
+        let c = WorkerCounters::new(2, 4);
+        c.drop_packet(DropReason::UnknownVni);
+        c.drop_packet(DropReason::UnknownVni);
+        assert_eq!(c.drops_for(DropReason::UnknownVni), 2);
+        assert_eq!(c.drops_for(DropReason::Truncated), 0);
+    }
+}

@@ -1,0 +1,61 @@
+//! Messages between workers and the control thread.
+//!
+//! Both directions use bounded `std::sync::mpsc::sync_channel`s, one per
+//! worker, created once: `try_send`/`try_recv` never allocate, never block
+//! and never make a syscall as long as nobody waits in a blocking `recv`
+//! (the control thread only polls).
+
+use crate::tables::MacDest;
+use crate::wire::MacBytes;
+use std::net::Ipv4Addr;
+
+/// Worker -> control: something only the single table writer may act on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A source MAC that is new or has moved.
+    Learn {
+        vni_slot: u16,
+        mac: MacBytes,
+        dest: MacDest,
+    },
+    /// An ARP sender on the underlay (a reply to us or a request for us).
+    ArpSeen { ip: Ipv4Addr, mac: MacBytes },
+    /// A remote VTEP the VTEP table has never heard of.
+    VtepMiss { vtep: Ipv4Addr },
+}
+
+/// Events a worker may queue before it starts losing them.
+pub const EVENT_QUEUE_LEN: usize = 4096;
+
+/// Control -> worker: a frame for the worker to transmit (ARP requests).
+/// Fixed size, so sending it allocates nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct ControlFrame {
+    pub port: u8,
+    len: u8,
+    bytes: [u8; ControlFrame::MAX_LEN],
+}
+
+impl ControlFrame {
+    /// Largest control frame.
+    pub const MAX_LEN: usize = 128;
+
+    /// A frame for `port`; None if `frame` is longer than [`Self::MAX_LEN`].
+    pub fn new(port: u8, frame: &[u8]) -> Option<Self> {
+        let mut bytes = [0; Self::MAX_LEN];
+        bytes.get_mut(..frame.len())?.copy_from_slice(frame);
+        Some(ControlFrame {
+            port,
+            len: frame.len() as u8,
+            bytes,
+        })
+    }
+
+    /// The frame's bytes.
+    pub fn frame(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+/// Control frames queued per worker.
+pub const CONTROL_QUEUE_LEN: usize = 256;

@@ -1,0 +1,89 @@
+//! What a worker needs from the NIC layer: bursts, buffers and a cycle counter.
+//!
+//! The DPDK layer implements this over its queues and mempool; [`MemIo`]
+//! implements it over in-memory queues for tests and benchmarks.
+
+use crate::buf::{PacketBuf, VecBuf};
+use std::collections::VecDeque;
+
+/// One worker's access to its queue on every port.
+pub trait PortIo {
+    type Buf: PacketBuf;
+    /// Receives up to `slots.len()` packets from `port` into the leading
+    /// slots (which are all `None`); returns how many.
+    fn rx_burst(&mut self, port: u8, slots: &mut [Option<Self::Buf>]) -> usize;
+    /// Transmits a prefix of `slots` on `port` and sets the sent slots to
+    /// `None`; returns how many were sent.
+    fn tx_burst(&mut self, port: u8, slots: &mut [Option<Self::Buf>]) -> usize;
+    /// A fresh, empty buffer with the usual headroom, or None if the pool is empty.
+    fn alloc(&mut self) -> Option<Self::Buf>;
+    /// A cycle counter (TSC) for busy-time accounting.
+    fn cycles(&self) -> u64;
+}
+
+/// In-memory ports: tests push frames into `rx` and read what came out of `tx`.
+#[derive(Default)]
+pub struct MemIo {
+    pub rx: Vec<VecDeque<VecBuf>>,
+    pub tx: Vec<Vec<VecBuf>>,
+    /// How many more buffers `alloc` hands out (None: unlimited).
+    pub alloc_budget: Option<usize>,
+    /// Most packets one `tx_burst` accepts (None: all), to simulate full queues.
+    pub tx_limit: Option<usize>,
+    cycles: u64,
+}
+
+impl MemIo {
+    /// `ports` empty ports.
+    pub fn new(ports: usize) -> Self {
+        MemIo {
+            rx: vec![VecDeque::new(); ports],
+            tx: vec![Vec::new(); ports],
+            ..Default::default()
+        }
+    }
+
+    /// Queues a frame for reception on `port`.
+    pub fn inject(&mut self, port: u8, frame: &[u8]) {
+        self.rx[usize::from(port)].push_back(VecBuf::from_frame(frame));
+    }
+
+    /// Takes the frames transmitted on `port` so far.
+    pub fn take_tx(&mut self, port: u8) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.tx[usize::from(port)])
+            .into_iter()
+            .map(|b| b.data().to_vec())
+            .collect()
+    }
+}
+
+impl PortIo for MemIo {
+    type Buf = VecBuf;
+
+    fn rx_burst(&mut self, port: u8, slots: &mut [Option<VecBuf>]) -> usize {
+        let q = &mut self.rx[usize::from(port)];
+        let n = slots.len().min(q.len());
+        for slot in &mut slots[..n] {
+            *slot = q.pop_front();
+        }
+        n
+    }
+
+    fn tx_burst(&mut self, port: u8, slots: &mut [Option<VecBuf>]) -> usize {
+        let n = self.tx_limit.map_or(slots.len(), |l| l.min(slots.len()));
+        let out = &mut self.tx[usize::from(port)];
+        out.extend(slots[..n].iter_mut().filter_map(Option::take));
+        n
+    }
+
+    fn alloc(&mut self) -> Option<VecBuf> {
+        if let Some(budget) = &mut self.alloc_budget {
+            *budget = budget.checked_sub(1)?;
+        }
+        Some(VecBuf::empty())
+    }
+
+    fn cycles(&self) -> u64 {
+        self.cycles
+    }
+}

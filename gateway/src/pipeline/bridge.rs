@@ -1,0 +1,77 @@
+//! Frames from physical ports: VLAN to VNI, source learning, then local
+//! forwarding, encapsulation to the VTEP that owns the destination, or
+//! flooding (local ports and head-end replication).
+
+use super::output::FloodScope;
+use super::{wire_drop, Env, Pipeline};
+use crate::buf::{remove_gap, PacketBuf};
+use crate::counters::DropReason;
+use crate::io::PortIo;
+use crate::snapshot::Member;
+use crate::tables::MacDest;
+use crate::wire::ethernet::parse_l2;
+use crate::wire::is_multicast_mac;
+
+impl<B: PacketBuf> Pipeline<B> {
+    pub(super) fn from_physical<IO: PortIo<Buf = B>>(
+        &mut self,
+        io: &mut IO,
+        env: &Env,
+        port: u8,
+        mut pkt: B,
+    ) {
+        let l2 = match parse_l2(pkt.data()) {
+            Ok(l2) => l2,
+            Err(e) => return self.drop_packet(wire_drop(e, DropReason::MalformedL2)),
+        };
+        // VID 0 is a priority tag: the frame belongs to the untagged binding.
+        let vlan = l2.vlan.map(|t| t.vid).filter(|&vid| vid != 0);
+        let Some(slot) = env.snap.ports[usize::from(port)].vni_slot(vlan) else {
+            return self.drop_packet(DropReason::UnknownVlan);
+        };
+        let Some(vni) = env.snap.vni(slot) else {
+            return self.drop_packet(DropReason::UnknownVlan);
+        };
+        if is_multicast_mac(&l2.src) || l2.src == [0; 6] {
+            return self.drop_packet(DropReason::BadSourceMac);
+        }
+        let ingress = Member { port, vlan };
+        self.learn(env, slot, vni, l2.src, MacDest::Local { port, vlan });
+
+        // Inside the VNI frames travel untagged; egress adds what it needs.
+        if l2.vlan.is_some() && !remove_gap(&mut pkt, 12, 4) {
+            return self.drop_packet(DropReason::Truncated);
+        }
+        if is_multicast_mac(&l2.dst) {
+            return self.flood(
+                io,
+                env,
+                slot,
+                vni,
+                Some(ingress),
+                FloodScope::PortsAndVteps,
+                pkt,
+            );
+        }
+        match self.shared.macs.lookup(slot, &l2.dst).map(|h| h.entry.dest) {
+            Some(MacDest::Local { port, vlan }) => {
+                let egress = Member { port, vlan };
+                if egress == ingress {
+                    self.drop_packet(DropReason::SameSegment);
+                } else {
+                    self.deliver_local(io, env, egress, pkt);
+                }
+            }
+            Some(MacDest::Remote { vtep }) => self.encap_unicast(io, env, slot, vni, vtep, pkt),
+            None => self.flood(
+                io,
+                env,
+                slot,
+                vni,
+                Some(ingress),
+                FloodScope::PortsAndVteps,
+                pkt,
+            ),
+        }
+    }
+}

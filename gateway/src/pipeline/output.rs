@@ -1,0 +1,177 @@
+//! Where frames leave: a local port (tagged as its binding says), a tunnel
+//! to a remote VTEP, or all of a VNI's members at once (flooding).
+//!
+//! Frames arrive here untagged: the bridge path strips the ingress tag and
+//! decapsulated frames never carry one.
+
+use super::encap::{write_outer, Outer, ENCAP_LEN, OUTER_IP_OVERHEAD};
+use super::{copy_into_new, Env, Pipeline};
+use crate::buf::{insert_gap, PacketBuf};
+use crate::counters::DropReason;
+use crate::events::Event;
+use crate::io::PortIo;
+use crate::snapshot::{Member, VniPlan, UNDERLAY_PORT};
+use crate::tables::vtep::vtep_key;
+use crate::tables::NextHop;
+use crate::wire::ethernet::{vlan_tci, ETHERTYPE_VLAN, HEADER_LEN as ETH_LEN};
+use crate::wire::flow::{inner_flow_hash, source_port};
+use std::net::Ipv4Addr;
+
+/// Where a flood goes besides local ports.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum FloodScope {
+    /// Local ports and every VTEP of the replication list (from a physical port).
+    PortsAndVteps,
+    /// Local ports only (from a tunnel: split horizon).
+    PortsOnly,
+}
+
+impl<B: PacketBuf> Pipeline<B> {
+    /// Sends an untagged frame out of a local binding.
+    pub(super) fn deliver_local<IO: PortIo<Buf = B>>(
+        &mut self,
+        io: &mut IO,
+        env: &Env,
+        member: Member,
+        mut pkt: B,
+    ) {
+        let mtu = env.snap.ports[usize::from(member.port)].mtu;
+        if pkt.len() - ETH_LEN > usize::from(mtu) {
+            return self.drop_packet(DropReason::MtuExceeded);
+        }
+        if let Some(vid) = member.vlan {
+            if !insert_gap(&mut pkt, 12, 4) {
+                return self.drop_packet(DropReason::NoHeadroom);
+            }
+            let tag = &mut pkt.data_mut()[12..16];
+            tag[..2].copy_from_slice(&ETHERTYPE_VLAN.to_be_bytes());
+            tag[2..].copy_from_slice(&vlan_tci(0, false, vid).to_be_bytes());
+        }
+        self.send(io, member.port, pkt);
+    }
+
+    /// Encapsulates an untagged frame of VNI `vni` to `vtep`, whose flow
+    /// hash is `hash`.
+    pub(super) fn encap_to<IO: PortIo<Buf = B>>(
+        &mut self,
+        io: &mut IO,
+        env: &Env,
+        vni: u32,
+        vtep: Ipv4Addr,
+        hash: u32,
+        mut pkt: B,
+    ) {
+        let u = &env.snap.underlay;
+        let dst_mac = match self.shared.vteps.lookup(vtep) {
+            Some(NextHop::Resolved { mac, slot }) => {
+                self.shared.vteps.map().touch(slot, env.now);
+                mac
+            }
+            Some(NextHop::Pending) => return self.drop_packet(DropReason::VtepUnresolved),
+            None => {
+                let key = vtep_key(vtep);
+                self.notify(env, key, 0, Event::VtepMiss { vtep });
+                return self.drop_packet(DropReason::VtepUnresolved);
+            }
+        };
+        if pkt.len() + OUTER_IP_OVERHEAD > usize::from(u.mtu) {
+            return self.drop_packet(DropReason::MtuExceeded);
+        }
+        if !pkt.prepend(ENCAP_LEN) {
+            return self.drop_packet(DropReason::NoHeadroom);
+        }
+        self.ip_ident = self.ip_ident.wrapping_add(1);
+        let outer = Outer {
+            src_mac: u.mac,
+            dst_mac,
+            src_ip: u.ip,
+            dst_ip: vtep,
+            src_port: source_port(hash, u.src_port_min, u.src_port_max),
+            dst_port: u.udp_port,
+            ttl: u.ttl,
+            ident: self.ip_ident,
+            vni,
+        };
+        write_outer(pkt.data_mut(), &outer);
+        self.send(io, UNDERLAY_PORT, pkt);
+    }
+
+    /// Encapsulates one frame to one VTEP, counting it for the VNI.
+    pub(super) fn encap_unicast<IO: PortIo<Buf = B>>(
+        &mut self,
+        io: &mut IO,
+        env: &Env,
+        slot: u16,
+        vni: &VniPlan,
+        vtep: Ipv4Addr,
+        pkt: B,
+    ) {
+        let vc = &self.counters.vnis[usize::from(slot)];
+        vc.encap_packets.inc();
+        vc.encap_bytes.add(pkt.len() as u64);
+        let hash = inner_flow_hash(pkt.data(), vni.vni);
+        self.encap_to(io, env, vni.vni, vtep, hash, pkt);
+    }
+
+    /// Floods an untagged BUM or unknown-unicast frame to every member of
+    /// the VNI except `ingress`, and to its remote VTEPs if `scope` allows.
+    /// All but the last copy are fresh buffers; the last is the original.
+    pub(super) fn flood<IO: PortIo<Buf = B>>(
+        &mut self,
+        io: &mut IO,
+        env: &Env,
+        slot: u16,
+        vni: &VniPlan,
+        ingress: Option<Member>,
+        scope: FloodScope,
+        pkt: B,
+    ) {
+        let ports = vni.members.iter().filter(|&&m| Some(m) != ingress);
+        let vteps: &[Ipv4Addr] = match scope {
+            FloodScope::PortsAndVteps => &vni.flood_vteps,
+            FloodScope::PortsOnly => &[],
+        };
+        let local_count = ports.clone().count();
+        let total = local_count + vteps.len();
+        if total == 0 {
+            return self.drop_packet(DropReason::FloodNoTarget);
+        }
+        let vc = &self.counters.vnis[usize::from(slot)];
+        vc.flood_to_ports.add(local_count as u64);
+        vc.flood_to_vteps.add(vteps.len() as u64);
+        if !vteps.is_empty() {
+            vc.encap_packets.inc();
+            vc.encap_bytes.add(pkt.len() as u64);
+        }
+        let hash = if vteps.is_empty() {
+            0
+        } else {
+            inner_flow_hash(pkt.data(), vni.vni)
+        };
+
+        let mut original = Some(pkt);
+        let mut remaining = total;
+        let mut next_copy = |io: &mut IO, this: &Self| -> Option<B> {
+            remaining -= 1;
+            if remaining == 0 {
+                return original.take();
+            }
+            let src = original.as_ref()?;
+            let copy = copy_into_new(io, src.data());
+            if copy.is_none() {
+                this.drop_packet(DropReason::NoMbuf);
+            }
+            copy
+        };
+        for &member in ports {
+            if let Some(copy) = next_copy(io, self) {
+                self.deliver_local(io, env, member, copy);
+            }
+        }
+        for &vtep in vteps {
+            if let Some(copy) = next_copy(io, self) {
+                self.encap_to(io, env, vni.vni, vtep, hash, copy);
+            }
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! The data plane's compiled, immutable view of the configuration.
+//!
+//! The control side builds a new [`Snapshot`] for every accepted config and
+//! publishes it atomically; workers pick it up between bursts. Everything a
+//! packet needs is an array index or a binary search here, never a string
+//! or a hash of config objects.
+
+use crate::tables::mac::MAX_VNI_SLOTS;
+use crate::wire::MacBytes;
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use vtepgw_config::Config;
+
+/// Port index of the underlay port. Physical ports follow, in config order.
+pub const UNDERLAY_PORT: u8 = 0;
+
+/// Marks "no VNI" in per-VLAN lookup arrays.
+const NO_SLOT: u16 = u16::MAX;
+
+/// VNI slots available (per-VNI counters are preallocated for each).
+pub const VNI_SLOTS: usize = 4096;
+const _: () = assert!(VNI_SLOTS <= MAX_VNI_SLOTS);
+
+/// Underlay settings used per packet.
+#[derive(Clone, Debug)]
+pub struct UnderlayPlan {
+    pub ip: Ipv4Addr,
+    pub prefix_len: u8,
+    pub gateway: Option<Ipv4Addr>,
+    pub mac: MacBytes,
+    pub udp_port: u16,
+    pub src_port_min: u16,
+    pub src_port_max: u16,
+    pub ttl: u8,
+    pub mtu: u16,
+}
+
+impl UnderlayPlan {
+    /// Whether `ip` is on the underlay subnet (reachable without the gateway).
+    pub fn on_link(&self, ip: Ipv4Addr) -> bool {
+        let mask = u32::MAX
+            .checked_shl(32 - u32::from(self.prefix_len))
+            .unwrap_or(0);
+        (u32::from(ip) ^ u32::from(self.ip)) & mask == 0
+    }
+
+    /// The next hop towards a remote VTEP, if it is reachable at all.
+    pub fn next_hop(&self, vtep: Ipv4Addr) -> Option<Ipv4Addr> {
+        if self.on_link(vtep) {
+            Some(vtep)
+        } else {
+            self.gateway
+        }
+    }
+}
+
+/// One port (index = position in [`Snapshot::ports`]).
+#[derive(Clone, Debug)]
+pub struct PortPlan {
+    pub name: String,
+    pub mac: MacBytes,
+    pub mtu: u16,
+    /// VNI slot by VLAN id; index 0 is untagged (and priority-tagged) frames.
+    vlan_slots: Box<[u16]>,
+}
+
+impl PortPlan {
+    /// The VNI slot of frames on `vlan` (None = untagged) of this port.
+    #[inline]
+    pub fn vni_slot(&self, vlan: Option<u16>) -> Option<u16> {
+        let s = self.vlan_slots[usize::from(vlan.unwrap_or(0) & 0xfff)];
+        (s != NO_SLOT).then_some(s)
+    }
+}
+
+/// A (port, VLAN) pair a VNI is bound to; `vlan` None is the untagged binding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Member {
+    pub port: u8,
+    pub vlan: Option<u16>,
+}
+
+/// One VNI (index = its slot in [`Snapshot::vnis`]).
+#[derive(Clone, Debug)]
+pub struct VniPlan {
+    pub vni: u32,
+    pub learning: bool,
+    pub mac_limit: u32,
+    pub ageing_secs: u32,
+    /// Local bindings, flooded to for BUM.
+    pub members: Vec<Member>,
+    /// Head-end replication list.
+    pub flood_vteps: Vec<Ipv4Addr>,
+    pub static_macs: Vec<(MacBytes, Ipv4Addr)>,
+}
+
+/// The whole compiled configuration.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub generation: u64,
+    pub underlay: UnderlayPlan,
+    pub ports: Vec<PortPlan>,
+    /// By slot; `None` for free slots.
+    pub vnis: Vec<Option<VniPlan>>,
+    /// (VNI, slot), sorted by VNI, for decapsulation.
+    vni_index: Vec<(u32, u16)>,
+    /// The configuration this was built from.
+    pub config: Config,
+}
+
+/// Why a config could not be compiled (beyond what config validation checks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildError(pub String);
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+impl Snapshot {
+    /// Compiles a validated config. `port_macs` has the underlay's MAC first,
+    /// then each physical port's. VNIs keep the slots they had in `previous`,
+    /// so learned MACs and counters survive config changes.
+    pub fn build(
+        config: &Config,
+        port_macs: &[MacBytes],
+        previous: Option<&Snapshot>,
+        generation: u64,
+    ) -> Result<Snapshot, BuildError> {
+        if config.vni.len() > VNI_SLOTS {
+            return Err(BuildError(format!(
+                "vni: {} VNIs configured, at most {VNI_SLOTS} are supported",
+                config.vni.len()
+            )));
+        }
+        if config.port.len() + 1 > usize::from(u8::MAX) {
+            return Err(BuildError(
+                "port: at most 254 physical ports are supported".into(),
+            ));
+        }
+        if port_macs.len() != config.port.len() + 1 {
+            return Err(BuildError(format!(
+                "internal: {} port MACs for {} ports",
+                port_macs.len(),
+                config.port.len() + 1
+            )));
+        }
+        let slots = assign_slots(config, previous);
+        let u = &config.underlay;
+        let underlay = UnderlayPlan {
+            ip: u.address.addr,
+            prefix_len: u.address.prefix_len,
+            gateway: u.gateway,
+            mac: port_macs[0],
+            udp_port: u.udp_port,
+            src_port_min: u.source_ports.min,
+            src_port_max: u.source_ports.max,
+            ttl: u.ttl,
+            mtu: u.mtu,
+        };
+
+        let mut ports = vec![PortPlan {
+            name: "underlay".into(),
+            mac: port_macs[0],
+            mtu: u.mtu,
+            vlan_slots: vec![NO_SLOT; 4096].into_boxed_slice(),
+        }];
+        let mut vnis: Vec<Option<VniPlan>> = vec![None; VNI_SLOTS];
+        for v in &config.vni {
+            vnis[usize::from(slots[&v.id])] = Some(VniPlan {
+                vni: v.id,
+                learning: v.learning,
+                mac_limit: v.mac_limit,
+                ageing_secs: v.mac_ageing_secs,
+                members: Vec::new(),
+                flood_vteps: v.flood.clone(),
+                static_macs: v.static_macs.iter().map(|s| (s.mac.0, s.vtep)).collect(),
+            });
+        }
+        for (i, p) in config.port.iter().enumerate() {
+            let index = (i + 1) as u8;
+            let mut vlan_slots = vec![NO_SLOT; 4096].into_boxed_slice();
+            let bindings = p
+                .untagged_vni
+                .map(|vni| (None, vni))
+                .into_iter()
+                .chain(p.vlans.iter().map(|b| (Some(b.vlan), b.vni)));
+            for (vlan, vni) in bindings {
+                let slot = slots[&vni];
+                vlan_slots[usize::from(vlan.unwrap_or(0))] = slot;
+                if let Some(plan) = vnis[usize::from(slot)].as_mut() {
+                    plan.members.push(Member { port: index, vlan });
+                }
+            }
+            ports.push(PortPlan {
+                name: p.name.clone(),
+                mac: port_macs[i + 1],
+                mtu: p.mtu,
+                vlan_slots,
+            });
+        }
+        let mut vni_index: Vec<(u32, u16)> = slots.into_iter().collect();
+        vni_index.sort_unstable();
+        Ok(Snapshot {
+            generation,
+            underlay,
+            ports,
+            vnis,
+            vni_index,
+            config: config.clone(),
+        })
+    }
+
+    /// The slot of a VNI carried in a VXLAN header.
+    #[inline]
+    pub fn vni_slot(&self, vni: u32) -> Option<u16> {
+        self.vni_index
+            .binary_search_by_key(&vni, |&(v, _)| v)
+            .ok()
+            .map(|i| self.vni_index[i].1)
+    }
+
+    /// The VNI in a slot.
+    #[inline]
+    pub fn vni(&self, slot: u16) -> Option<&VniPlan> {
+        self.vnis.get(usize::from(slot))?.as_ref()
+    }
+
+    /// (VNI, slot) of every configured VNI, by VNI.
+    pub fn vni_slots(&self) -> &[(u32, u16)] {
+        &self.vni_index
+    }
+}
+
+/// Keeps each VNI's previous slot; new VNIs take the lowest free slots.
+fn assign_slots(config: &Config, previous: Option<&Snapshot>) -> HashMap<u32, u16> {
+    let mut slots = HashMap::new();
+    let mut used = vec![false; VNI_SLOTS];
+    for v in &config.vni {
+        if let Some(slot) = previous.and_then(|p| p.vni_slot(v.id)) {
+            slots.insert(v.id, slot);
+            used[usize::from(slot)] = true;
+        }
+    }
+    let mut free = (0..VNI_SLOTS as u16).filter(|&s| !used[usize::from(s)]);
+    for v in &config.vni {
+        if !slots.contains_key(&v.id) {
+            // Enough free slots: build() checked the VNI count.
+            if let Some(s) = free.next() {
+                slots.insert(v.id, s);
+            }
+        }
+    }
+    slots
+}

@@ -1,0 +1,340 @@
+//! A fixed-capacity hash map of `u64 -> u64` with one writer and lock-free
+//! readers, the building block of the MAC and VTEP tables.
+//!
+//! Open addressing with linear probing over slots of atomics. The single
+//! writer (the control thread) inserts, updates and removes; workers read
+//! with plain atomic loads. A reader loads key, value, then the key again:
+//! if the key changed in between, the slot was reused and it retries, so a
+//! reader never pairs a key with another key's value. Removal leaves a
+//! tombstone that later inserts reuse. Each slot also holds a "last seen"
+//! second that readers may refresh, for ageing.
+
+use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering::*};
+
+const EMPTY: u64 = 0;
+const TOMBSTONE: u64 = 1;
+
+/// Keys must have this bit set, so they never equal EMPTY or TOMBSTONE.
+pub const KEY_TAG: u64 = 1 << 63;
+
+#[derive(Default)]
+#[repr(C, align(32))]
+struct Slot {
+    key: AtomicU64,
+    value: AtomicU64,
+    seen: AtomicU32,
+    /// Odd while the writer changes which key the slot holds.
+    seq: AtomicU32,
+}
+
+impl Slot {
+    /// Reads (key, value) consistently, or None if a change was in flight.
+    #[inline]
+    fn read(&self) -> Option<(u64, u64)> {
+        let s1 = self.seq.load(Acquire);
+        let key = self.key.load(Relaxed);
+        let value = self.value.load(Relaxed);
+        fence(Acquire);
+        let s2 = self.seq.load(Relaxed);
+        (s1 == s2 && s1 & 1 == 0).then_some((key, value))
+    }
+
+    /// Writer only: changes the slot's key (and value) as one step for readers.
+    fn replace(&self, key: u64, value: u64) {
+        let s = self.seq.load(Relaxed);
+        self.seq.store(s.wrapping_add(1), Relaxed);
+        fence(Release);
+        self.value.store(value, Relaxed);
+        self.key.store(key, Relaxed);
+        self.seq.store(s.wrapping_add(2), Release);
+    }
+}
+
+/// The shared, readable side of the map.
+pub struct AtomicMap {
+    slots: Box<[Slot]>,
+    mask: usize,
+}
+
+/// A hit: the value and the slot it lives in (for [`AtomicMap::touch`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hit {
+    pub value: u64,
+    pub slot: usize,
+}
+
+#[inline]
+fn home(key: u64, mask: usize) -> usize {
+    // Fibonacci hashing: the high bits of key * 2^64/phi spread well.
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask
+}
+
+impl AtomicMap {
+    /// A map of `capacity` slots (rounded up to a power of two). Keep it at
+    /// most half full for short probe chains.
+    pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(2).next_power_of_two();
+        AtomicMap {
+            slots: (0..capacity).map(|_| Slot::default()).collect(),
+            mask: capacity - 1,
+        }
+    }
+
+    /// Number of slots.
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Looks `key` up (any thread). `key` must carry [`KEY_TAG`].
+    #[inline]
+    pub fn get(&self, key: u64) -> Option<Hit> {
+        debug_assert!(key & KEY_TAG != 0);
+        let mut i = home(key, self.mask);
+        let mut probes = 0;
+        while probes < self.slots.len() {
+            let slot = &self.slots[i];
+            let k = slot.key.load(Acquire);
+            if k == EMPTY {
+                return None;
+            }
+            if k == key {
+                match slot.read() {
+                    Some((k, value)) if k == key => return Some(Hit { value, slot: i }),
+                    // The slot changed hands; it may still hold our key later
+                    // in the chain, so keep probing from here.
+                    Some(_) => {}
+                    None => {
+                        std::hint::spin_loop();
+                        continue;
+                    }
+                }
+            }
+            i = (i + 1) & self.mask;
+            probes += 1;
+        }
+        None
+    }
+
+    /// The second a slot was last seen (see [`AtomicMap::touch`]).
+    pub fn seen(&self, slot: usize) -> u32 {
+        self.slots[slot].seen.load(Relaxed)
+    }
+
+    /// Marks a slot as seen at `now` (any thread). Writes only when the
+    /// second changed, so busy entries don't bounce cache lines.
+    #[inline]
+    pub fn touch(&self, slot: usize, now: u32) {
+        let seen = &self.slots[slot].seen;
+        if seen.load(Relaxed) != now {
+            seen.store(now, Relaxed);
+        }
+    }
+
+    /// Key and value of a live slot, for scans (any thread).
+    pub fn entry_at(&self, slot: usize) -> Option<(u64, u64)> {
+        loop {
+            match self.slots[slot].read() {
+                Some((k, v)) => return (k & KEY_TAG != 0).then_some((k, v)),
+                None => std::hint::spin_loop(),
+            }
+        }
+    }
+}
+
+/// Why an insert did not happen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InsertError {
+    /// Every slot is taken.
+    Full,
+}
+
+/// The single writer. Only one exists per map, which is what makes the
+/// readers' protocol sound; it is not `Clone`.
+pub struct MapWriter {
+    map: std::sync::Arc<AtomicMap>,
+    live: usize,
+}
+
+impl MapWriter {
+    /// A map and its only writer.
+    pub fn new(capacity: usize) -> (std::sync::Arc<AtomicMap>, MapWriter) {
+        let map = std::sync::Arc::new(AtomicMap::new(capacity));
+        (map.clone(), MapWriter { map, live: 0 })
+    }
+
+    /// The map being written.
+    pub fn map(&self) -> &AtomicMap {
+        &self.map
+    }
+
+    /// Live entries.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    /// Whether the map is empty.
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// Inserts or updates `key`; returns the previous value if any.
+    pub fn insert(&mut self, key: u64, value: u64, now: u32) -> Result<Option<u64>, InsertError> {
+        debug_assert!(key & KEY_TAG != 0);
+        let map = &*self.map;
+        let mut i = home(key, map.mask);
+        let mut reusable = None;
+        for _ in 0..map.slots.len() {
+            let slot = &map.slots[i];
+            let k = slot.key.load(Relaxed);
+            if k == key {
+                let old = slot.value.swap(value, Release);
+                slot.seen.store(now, Relaxed);
+                return Ok(Some(old));
+            }
+            if k == TOMBSTONE && reusable.is_none() {
+                reusable = Some(i);
+            }
+            if k == EMPTY {
+                reusable.get_or_insert(i);
+                break;
+            }
+            i = (i + 1) & map.mask;
+        }
+        let i = reusable.ok_or(InsertError::Full)?;
+        let slot = &map.slots[i];
+        slot.seen.store(now, Relaxed);
+        slot.replace(key, value);
+        self.live += 1;
+        Ok(None)
+    }
+
+    /// Removes `key`; returns its value if it was present.
+    pub fn remove(&mut self, key: u64) -> Option<u64> {
+        let hit = self.map.get(key)?;
+        self.remove_at(hit.slot)
+    }
+
+    /// Removes whatever lives in `slot`; returns its value.
+    pub fn remove_at(&mut self, slot: usize) -> Option<u64> {
+        let s = &self.map.slots[slot];
+        if s.key.load(Relaxed) & KEY_TAG == 0 {
+            return None;
+        }
+        let old = s.value.load(Relaxed);
+        s.replace(TOMBSTONE, 0);
+        self.live -= 1;
+        Some(old)
+    }
+
+    /// Updates the value of a live slot in place.
+    pub fn set_value_at(&mut self, slot: usize, value: u64) {
+        self.map.slots[slot].value.store(value, Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn k(n: u64) -> u64 {
+        KEY_TAG | n
+    }
+
+    #[test]
+    fn insert_get_update_remove() {
+        let (map, mut w) = MapWriter::new(16);
+        assert_eq!(w.insert(k(1), 10, 5), Ok(None));
+        assert_eq!(map.get(k(1)).map(|h| h.value), Some(10));
+        assert_eq!(w.insert(k(1), 11, 6), Ok(Some(10)));
+        assert_eq!(map.get(k(1)).map(|h| h.value), Some(11));
+        assert_eq!(w.len(), 1);
+        assert_eq!(w.remove(k(1)), Some(11));
+        assert_eq!(map.get(k(1)), None);
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn tombstones_keep_chains_intact_and_are_reused() {
+        let (map, mut w) = MapWriter::new(8);
+        for n in 0..6 {
+            w.insert(k(n), n, 0).unwrap();
+        }
+        for n in 0..6 {
+            assert_eq!(map.get(k(n)).unwrap().value, n);
+        }
+        w.remove(k(2));
+        for n in (0..6).filter(|&n| n != 2) {
+            assert_eq!(
+                map.get(k(n)).unwrap().value,
+                n,
+                "key {n} lost behind a tombstone"
+            );
+        }
+        // Churn far beyond capacity: tombstones must be reused, never exhaust the map.
+        for n in 100..10_000 {
+            w.insert(k(n), n, 0).unwrap();
+            assert_eq!(w.remove(k(n)), Some(n));
+        }
+        assert_eq!(w.len(), 5);
+    }
+
+    #[test]
+    fn full_map_refuses_new_keys_but_updates_old_ones() {
+        let (_, mut w) = MapWriter::new(4);
+        for n in 0..4 {
+            w.insert(k(n), n, 0).unwrap();
+        }
+        assert_eq!(w.insert(k(99), 0, 0), Err(InsertError::Full));
+        assert_eq!(w.insert(k(3), 33, 0), Ok(Some(3)));
+    }
+
+    #[test]
+    fn touch_records_seconds_and_scans_see_live_entries() {
+        let (map, mut w) = MapWriter::new(8);
+        w.insert(k(7), 70, 1).unwrap();
+        let hit = map.get(k(7)).unwrap();
+        assert_eq!(map.seen(hit.slot), 1);
+        map.touch(hit.slot, 9);
+        assert_eq!(map.seen(hit.slot), 9);
+        let live: Vec<_> = (0..map.capacity())
+            .filter_map(|s| map.entry_at(s))
+            .collect();
+        assert_eq!(live, vec![(k(7), 70)]);
+    }
+
+    #[test]
+    fn concurrent_readers_never_see_a_foreign_value() {
+        // Values always equal their key's low bits; a reader must never see
+        // otherwise, even while slots are removed and reused under it.
+        let (map, mut w) = MapWriter::new(64);
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let (map, stop) = (map.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let mut hits = 0u64;
+                    while !stop.load(Relaxed) {
+                        for n in 0..48 {
+                            if let Some(h) = map.get(k(n)) {
+                                assert_eq!(h.value, n);
+                                hits += 1;
+                            }
+                        }
+                    }
+                    hits
+                })
+            })
+            .collect();
+        for round in 0..20_000u64 {
+            let n = round % 48;
+            w.insert(k(n), n, 0).unwrap();
+            if round % 3 == 0 {
+                w.remove(k((round * 7) % 48));
+            }
+        }
+        stop.store(true, Relaxed);
+        for r in readers {
+            r.join().unwrap();
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! ICMPv4 (RFC 792): the 8-byte header common to echo, unreachable and
+//! time-exceeded messages, and in-place echo replies for pinging the gateway.
+//!
+//! Bytes 4..8 are read as echo identifier/sequence; for other message types
+//! they are the type-specific "rest of header".
+
+use super::ipv4::{checksum, Ipv4Packet, PROTO_ICMP};
+use super::{get_u16, put_u16, Result, WireError};
+
+pub const HEADER_LEN: usize = 8;
+pub const ECHO_REPLY: u8 = 0;
+pub const DEST_UNREACHABLE: u8 = 3;
+pub const ECHO_REQUEST: u8 = 8;
+pub const TIME_EXCEEDED: u8 = 11;
+
+/// TTL of replies the gateway originates.
+const REPLY_TTL: u8 = 64;
+
+/// A view of a whole ICMPv4 message (the IPv4 payload).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Icmpv4Packet<T: AsRef<[u8]>> {
+    buffer: T,
+}
+
+impl<T: AsRef<[u8]>> Icmpv4Packet<T> {
+    /// Wraps `buffer` without checking; accessors panic below 8 bytes.
+    #[inline]
+    pub fn new_unchecked(buffer: T) -> Self {
+        Icmpv4Packet { buffer }
+    }
+
+    /// `Truncated` below 8 bytes.
+    #[inline]
+    pub fn new_checked(buffer: T) -> Result<Self> {
+        if buffer.as_ref().len() < HEADER_LEN {
+            return Err(WireError::Truncated);
+        }
+        Ok(Icmpv4Packet { buffer })
+    }
+
+    #[inline]
+    pub fn into_inner(self) -> T {
+        self.buffer
+    }
+
+    #[inline]
+    pub fn msg_type(&self) -> u8 {
+        self.buffer.as_ref()[0]
+    }
+
+    #[inline]
+    pub fn code(&self) -> u8 {
+        self.buffer.as_ref()[1]
+    }
+
+    #[inline]
+    pub fn checksum(&self) -> u16 {
+        get_u16(self.buffer.as_ref(), 2)
+    }
+
+    #[inline]
+    pub fn ident(&self) -> u16 {
+        get_u16(self.buffer.as_ref(), 4)
+    }
+
+    #[inline]
+    pub fn seq_no(&self) -> u16 {
+        get_u16(self.buffer.as_ref(), 6)
+    }
+
+    /// True if the checksum over the whole buffer (the message) is correct.
+    #[inline]
+    pub fn verify_checksum(&self) -> bool {
+        checksum(self.buffer.as_ref()) == 0
+    }
+
+    /// Everything after the 8-byte header.
+    #[inline]
+    pub fn payload(&self) -> &[u8] {
+        &self.buffer.as_ref()[HEADER_LEN..]
+    }
+}
+
+impl<T: AsRef<[u8]> + AsMut<[u8]>> Icmpv4Packet<T> {
+    #[inline]
+    pub fn set_msg_type(&mut self, t: u8) {
+        self.buffer.as_mut()[0] = t;
+    }
+
+    #[inline]
+    pub fn set_code(&mut self, code: u8) {
+        self.buffer.as_mut()[1] = code;
+    }
+
+    #[inline]
+    pub fn set_checksum(&mut self, sum: u16) {
+        put_u16(self.buffer.as_mut(), 2, sum)
+    }
+
+    #[inline]
+    pub fn set_ident(&mut self, ident: u16) {
+        put_u16(self.buffer.as_mut(), 4, ident)
+    }
+
+    #[inline]
+    pub fn set_seq_no(&mut self, seq: u16) {
+        put_u16(self.buffer.as_mut(), 6, seq)
+    }
+
+    /// Recomputes the checksum over the whole buffer.
+    #[inline]
+    pub fn fill_checksum(&mut self) {
+        self.set_checksum(0);
+        let sum = checksum(self.buffer.as_ref());
+        self.set_checksum(sum);
+    }
+
+    #[inline]
+    pub fn payload_mut(&mut self) -> &mut [u8] {
+        &mut self.buffer.as_mut()[HEADER_LEN..]
+    }
+}
+
+/// RFC 1624 eqn. 3: the checksum after one 16-bit word changed `old -> new`.
+#[inline]
+fn checksum_update(sum: u16, old: u16, new: u16) -> u16 {
+    let mut s = u32::from(!sum) + u32::from(!old) + u32::from(new);
+    while s > 0xffff {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    !(s as u16)
+}
+
+/// Rewrites an IPv4 + ICMP echo request in place into its echo reply:
+/// addresses swapped, type 0, TTL 64, both checksums fixed.
+///
+/// The ICMP checksum is updated incrementally, so a request that arrived
+/// corrupted yields a reply that still fails verification at the sender.
+/// `Malformed` for non-ICMP, fragments or other ICMP types; `Truncated` for
+/// short packets. The packet is left untouched on error.
+#[inline]
+pub fn turn_echo_request_into_reply(ip_packet: &mut [u8]) -> Result<()> {
+    let mut ip = Ipv4Packet::new_checked(ip_packet)?;
+    if ip.protocol() != PROTO_ICMP || ip.is_fragment() {
+        return Err(WireError::Malformed);
+    }
+    let mut icmp = Icmpv4Packet::new_checked(ip.payload_mut())?;
+    if icmp.msg_type() != ECHO_REQUEST {
+        return Err(WireError::Malformed);
+    }
+    let code = u16::from(icmp.code());
+    let old_word = u16::from(ECHO_REQUEST) << 8 | code;
+    let new_word = u16::from(ECHO_REPLY) << 8 | code;
+    icmp.set_msg_type(ECHO_REPLY);
+    icmp.set_checksum(checksum_update(icmp.checksum(), old_word, new_word));
+
+    let (src, dst) = (ip.src_addr(), ip.dst_addr());
+    ip.set_src_addr(dst);
+    ip.set_dst_addr(src);
+    ip.set_ttl(REPLY_TTL);
+    ip.fill_checksum();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testdata::{VXLAN_ICMP, VXLAN_UDP};
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    /// The inner IPv4 + ICMP echo request of the capture.
+    fn request() -> Vec<u8> {
+        VXLAN_ICMP[64..].to_vec()
+    }
+
+    #[test]
+    fn parses_captured_echo_request() {
+        let i = Icmpv4Packet::new_checked(&VXLAN_ICMP[84..]).unwrap();
+        assert_eq!(
+            (i.msg_type(), i.code(), i.checksum()),
+            (ECHO_REQUEST, 0, 0x83cc)
+        );
+        assert_eq!((i.ident(), i.seq_no()), (10009, 1));
+        assert!(i.verify_checksum());
+        assert_eq!(i.payload().len(), 56);
+    }
+
+    #[test]
+    fn truncation() {
+        for len in 0..HEADER_LEN {
+            assert_eq!(
+                Icmpv4Packet::new_checked(&VXLAN_ICMP[84..84 + len]),
+                Err(WireError::Truncated)
+            );
+        }
+    }
+
+    #[test]
+    fn setters_fill_then_verify() {
+        let mut buf = VXLAN_ICMP[84..].to_vec();
+        let mut i = Icmpv4Packet::new_checked(&mut buf[..]).unwrap();
+        i.set_msg_type(TIME_EXCEEDED);
+        i.set_code(1);
+        i.set_ident(7);
+        i.set_seq_no(9);
+        i.payload_mut()[0] = 0;
+        assert!(!i.verify_checksum());
+        i.fill_checksum();
+        assert!(i.verify_checksum());
+        assert_eq!(
+            (i.msg_type(), i.code(), i.ident(), i.seq_no()),
+            (TIME_EXCEEDED, 1, 7, 9)
+        );
+        // Odd-length message.
+        let mut odd = [DEST_UNREACHABLE, 0, 0, 0, 0, 0, 0, 0, 0x45];
+        let mut i = Icmpv4Packet::new_checked(&mut odd[..]).unwrap();
+        i.fill_checksum();
+        assert!(i.verify_checksum());
+    }
+
+    #[test]
+    fn echo_request_becomes_reply() {
+        let mut pkt = request();
+        turn_echo_request_into_reply(&mut pkt).unwrap();
+        let ip = Ipv4Packet::new_checked(&pkt[..]).unwrap();
+        assert_eq!(ip.src_addr(), Ipv4Addr::new(10, 1, 1, 2));
+        assert_eq!(ip.dst_addr(), Ipv4Addr::new(10, 1, 1, 1));
+        assert_eq!((ip.ttl(), ip.protocol()), (64, PROTO_ICMP));
+        assert!(ip.verify_checksum());
+        let i = Icmpv4Packet::new_checked(ip.payload()).unwrap();
+        assert_eq!(
+            (i.msg_type(), i.code(), i.ident(), i.seq_no()),
+            (ECHO_REPLY, 0, 10009, 1)
+        );
+        assert!(i.verify_checksum());
+        assert_eq!(i.payload(), &VXLAN_ICMP[92..]);
+        // The incremental update matches a full recomputation.
+        let mut full = ip.payload().to_vec();
+        Icmpv4Packet::new_unchecked(&mut full[..]).fill_checksum();
+        assert_eq!(
+            i.checksum(),
+            Icmpv4Packet::new_unchecked(&full[..]).checksum()
+        );
+    }
+
+    #[test]
+    fn corrupted_request_keeps_bad_checksum() {
+        let mut pkt = request();
+        pkt[40] ^= 0x10;
+        turn_echo_request_into_reply(&mut pkt).unwrap();
+        assert!(!Icmpv4Packet::new_checked(&pkt[20..])
+            .unwrap()
+            .verify_checksum());
+    }
+
+    #[test]
+    fn echo_reply_rejects_other_packets() {
+        let check = |mut pkt: Vec<u8>, want: WireError| {
+            let before = pkt.clone();
+            assert_eq!(turn_echo_request_into_reply(&mut pkt), Err(want));
+            assert_eq!(pkt, before, "modified on error");
+        };
+        check(VXLAN_UDP[64..].to_vec(), WireError::Malformed); // UDP
+        let mut p = request();
+        p[20] = ECHO_REPLY;
+        check(p, WireError::Malformed);
+        let mut p = request();
+        p[6] |= 0x20; // MF
+        check(p, WireError::Malformed);
+        let mut p = request();
+        p[2..4].copy_from_slice(&24u16.to_be_bytes()); // 4 ICMP bytes
+        check(p, WireError::Truncated);
+        for len in 0..20 {
+            check(request()[..len].to_vec(), WireError::Truncated);
+        }
+    }
+}

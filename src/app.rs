@@ -1,0 +1,191 @@
+//! Start-up and shutdown: config, EAL, pool, ports, workers, control
+//! thread and the management server, in that order; shutdown in reverse.
+
+use crate::dpdk::{self, DpdkIo, Eal, Mempool, Port};
+use anyhow::{bail, Context, Result};
+use std::path::Path;
+use std::sync::Arc;
+use vtepgw_config::Config;
+use vtepgw_gateway::control::Control;
+use vtepgw_gateway::shared;
+use vtepgw_gateway::snapshot::Snapshot;
+use vtepgw_gateway::worker::{Worker, WorkerOptions};
+use vtepgw_mgmt::{AppState, Devices, NicStats, PoolStats};
+
+/// Loads and validates the config file, before anything is started.
+pub fn load_config(path: &Path) -> Result<Config> {
+    let config = Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    for w in config.validate().unwrap_or_default() {
+        tracing::warn!("config: {w}");
+    }
+    Ok(config)
+}
+
+/// EAL arguments: the lcore layout from the config, then its extra args.
+fn eal_args(config: &Config) -> Vec<String> {
+    let d = &config.dataplane;
+    let lcores: Vec<String> = std::iter::once(d.main_lcore)
+        .chain(d.worker_lcores.iter().copied())
+        .map(|l| l.to_string())
+        .collect();
+    let mut args = vec![
+        "-l".to_string(),
+        lcores.join(","),
+        "--main-lcore".to_string(),
+        d.main_lcore.to_string(),
+    ];
+    args.extend(d.eal_args.iter().cloned());
+    args
+}
+
+/// Data room per mbuf: the largest frame any port carries, in one segment.
+fn mbuf_data_room(config: &Config) -> u16 {
+    let underlay = usize::from(config.underlay.mtu) + 14;
+    let physical = config
+        .port
+        .iter()
+        .map(|p| usize::from(p.mtu) + 18)
+        .max()
+        .unwrap_or(0);
+    underlay.max(physical).max(2048) as u16
+}
+
+/// The NIC layer as the management plane sees it.
+struct DpdkDevices {
+    ports: Vec<Port>,
+    pool: Mempool,
+}
+
+impl Devices for DpdkDevices {
+    fn nic_stats(&self) -> Vec<NicStats> {
+        self.ports
+            .iter()
+            .map(|p| {
+                let s = p.stats();
+                NicStats {
+                    rx_packets: s.rx_packets,
+                    tx_packets: s.tx_packets,
+                    rx_bytes: s.rx_bytes,
+                    tx_bytes: s.tx_bytes,
+                    rx_missed: s.rx_missed,
+                    rx_errors: s.rx_errors,
+                    tx_errors: s.tx_errors,
+                    rx_nombuf: s.rx_nombuf,
+                }
+            })
+            .collect()
+    }
+
+    fn pool(&self) -> PoolStats {
+        PoolStats {
+            in_use: u64::from(self.pool.in_use()),
+            available: u64::from(self.pool.available()),
+        }
+    }
+
+    fn tsc_hz(&self) -> u64 {
+        dpdk::tsc_hz()
+    }
+}
+
+/// Runs the gateway until SIGINT or SIGTERM.
+pub fn run(config: Config) -> Result<()> {
+    let eal = Eal::init(&eal_args(&config)).context("starting DPDK")?;
+    let d = &config.dataplane;
+    let pool = Mempool::new("vtepgw_pkts", d.mbufs, mbuf_data_room(&config), -1)?;
+    let queues = d.worker_lcores.len() as u16;
+
+    let mut ports = Vec::new();
+    let devices = std::iter::once((
+        "underlay",
+        config.underlay.device.as_str(),
+        config.underlay.mtu,
+        false,
+    ))
+    .chain(
+        config
+            .port
+            .iter()
+            .map(|p| (p.name.as_str(), p.device.as_str(), p.mtu, true)),
+    );
+    for (name, device, mtu, promiscuous) in devices {
+        let id = Port::attach(device).with_context(|| format!("port {name}"))?;
+        if ports.iter().any(|p: &Port| p.id == id) {
+            bail!("port {name}: device \"{device}\" is already used by another port");
+        }
+        let port = Port::start(id, name, queues, mtu, promiscuous, pool)?;
+        tracing::info!(port = name, driver = %port.driver, mac = %fmt_mac(&port.mac()), "port started");
+        ports.push(port);
+    }
+    let macs: Vec<[u8; 6]> = ports.iter().map(Port::mac).collect();
+    let snapshot = Snapshot::build(&config, &macs, None, 1)?;
+    let (shared, control_parts, worker_parts) =
+        shared::build(snapshot, usize::from(queues), d.mac_table_capacity as usize);
+
+    let control = Control::new(shared.clone(), control_parts);
+    let control_thread = std::thread::Builder::new()
+        .name("vtepgw-control".into())
+        .spawn(move || control.run())?;
+
+    let options = WorkerOptions {
+        burst: usize::from(d.burst_size),
+        idle_sleep_us: d.idle_sleep_us,
+    };
+    let port_ids: Vec<u16> = ports.iter().map(|p| p.id).collect();
+    let mut launched = Vec::new();
+    for (parts, &lcore) in worker_parts.into_iter().zip(&d.worker_lcores) {
+        let queue = parts.id as u16;
+        let mut worker = Worker::new(
+            DpdkIo::new(port_ids.clone(), queue, pool),
+            shared.clone(),
+            parts,
+            options,
+        );
+        match eal.launch(lcore, move || worker.run()) {
+            Ok(()) => launched.push(lcore),
+            Err(e) => {
+                shared.request_stop();
+                launched.iter().for_each(|&l| eal.wait(l));
+                return Err(e.into());
+            }
+        }
+        tracing::info!(worker = queue, lcore, "worker started");
+    }
+
+    let devices = Arc::new(DpdkDevices { ports, pool });
+    let state = AppState {
+        shared: shared.clone(),
+        devices: devices.clone(),
+    };
+    let listen = config.management.listen;
+    let served = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("vtepgw-mgmt")
+        .enable_all()
+        .build()?
+        .block_on(vtepgw_mgmt::serve(listen, state, shutdown_signal()));
+
+    tracing::info!("stopping");
+    shared.request_stop();
+    launched.iter().for_each(|&l| eal.wait(l));
+    let _ = control_thread.join();
+    devices.ports.iter().for_each(Port::close);
+    drop(eal);
+    served.with_context(|| format!("management API on {listen}"))
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn fmt_mac(m: &[u8; 6]) -> String {
+    m.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}

@@ -1,0 +1,98 @@
+//! A worker's queues on every port, as the data plane's `PortIo`.
+
+use super::{ffi, rdtsc, Mbuf, Mempool};
+use vtepgw_gateway::buf::{insert_gap, PacketBuf};
+use vtepgw_gateway::io::PortIo;
+
+/// Queue `queue` of each port, by the data plane's port index.
+pub struct DpdkIo {
+    port_ids: Vec<u16>,
+    queue: u16,
+    pool: Mempool,
+}
+
+impl DpdkIo {
+    /// I/O on queue `queue` of `port_ids` (index 0 is the underlay).
+    pub fn new(port_ids: Vec<u16>, queue: u16, pool: Mempool) -> Self {
+        DpdkIo {
+            port_ids,
+            queue,
+            pool,
+        }
+    }
+}
+
+/// Puts a tag the driver stripped (e.g. af_packet reading the kernel's
+/// auxdata) back in front of the ethertype, so the pipeline sees the frame
+/// as it was on the wire.
+#[cold]
+fn reinsert_vlan(m: &mut Mbuf, tci: u16) -> bool {
+    if !insert_gap(m, 12, 4) {
+        return false;
+    }
+    let d = m.data_mut();
+    d[12..14].copy_from_slice(&0x8100u16.to_be_bytes());
+    d[14..16].copy_from_slice(&tci.to_be_bytes());
+    m.clear_vlan_flags();
+    true
+}
+
+impl PortIo for DpdkIo {
+    type Buf = Mbuf;
+
+    #[inline]
+    fn rx_burst(&mut self, port: u8, slots: &mut [Option<Mbuf>]) -> usize {
+        let port_id = self.port_ids[usize::from(port)];
+        let max = slots.len().min(u16::MAX as usize) as u16;
+        // SAFETY: `Option<Mbuf>` is layout-compatible with `*mut rte_mbuf`
+        // (None is NULL); the slots are empty, and the driver writes at most
+        // `max` owned mbuf pointers into them. This queue belongs to this
+        // worker alone.
+        let n =
+            unsafe { ffi::rte_eth_rx_burst(port_id, self.queue, slots.as_mut_ptr().cast(), max) };
+        let n = usize::from(n);
+        for slot in &mut slots[..n] {
+            let stripped = slot.as_ref().and_then(Mbuf::stripped_vlan);
+            if let (Some(tci), Some(m)) = (stripped, slot.as_mut()) {
+                if !reinsert_vlan(m, tci) {
+                    *slot = None; // no headroom: drop rather than misclassify
+                }
+            }
+        }
+        // Compact if a reinsert failed (never with standard headroom).
+        let mut kept = 0;
+        for i in 0..n {
+            if slots[i].is_some() {
+                slots.swap(kept, i);
+                kept += 1;
+            }
+        }
+        kept
+    }
+
+    #[inline]
+    fn tx_burst(&mut self, port: u8, slots: &mut [Option<Mbuf>]) -> usize {
+        let port_id = self.port_ids[usize::from(port)];
+        let count = slots.len().min(u16::MAX as usize) as u16;
+        // SAFETY: all slots hold owned mbufs (the pipeline passes only held
+        // slots); layout as in rx_burst. The driver takes ownership of the
+        // first `sent`, which we then forget instead of freeing.
+        let sent =
+            unsafe { ffi::rte_eth_tx_burst(port_id, self.queue, slots.as_mut_ptr().cast(), count) };
+        let sent = usize::from(sent);
+        for slot in &mut slots[..sent] {
+            std::mem::forget(slot.take());
+        }
+        sent
+    }
+
+    #[inline]
+    fn alloc(&mut self) -> Option<Mbuf> {
+        self.pool.alloc()
+    }
+
+    #[inline]
+    fn cycles(&self) -> u64 {
+        rdtsc()
+    }
+}

@@ -1,0 +1,195 @@
+//! Ethernet ports: attach by device string, configure queues, start, stats.
+
+use super::{ffi, DpdkError, Mempool};
+use std::ffi::CString;
+
+/// Receive/transmit descriptors per queue (adjusted to the device's limits).
+const RX_DESC: u16 = 1024;
+const TX_DESC: u16 = 1024;
+
+// RSS hash types (DPDK defines these with a function-like macro bindgen
+// cannot evaluate): IPv4/IPv6 and their TCP/UDP/other flows.
+const RSS_IP_TCP_UDP: u64 = (1 << 2)
+    | (1 << 3)
+    | (1 << 4)
+    | (1 << 5)
+    | (1 << 7)
+    | (1 << 8)
+    | (1 << 9)
+    | (1 << 10)
+    | (1 << 11)
+    | (1 << 13);
+
+/// A started port.
+pub struct Port {
+    pub id: u16,
+    pub name: String,
+    pub driver: String,
+}
+
+/// The NIC's own counters.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PortStats {
+    pub rx_packets: u64,
+    pub tx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_bytes: u64,
+    pub rx_missed: u64,
+    pub rx_errors: u64,
+    pub tx_errors: u64,
+    pub rx_nombuf: u64,
+}
+
+fn check(what: impl FnOnce() -> String, rc: i32) -> Result<(), DpdkError> {
+    if rc < 0 {
+        Err(DpdkError::from_code(what(), rc))
+    } else {
+        Ok(())
+    }
+}
+
+impl Port {
+    /// Attaches the device described by `devargs` (a vdev spec such as
+    /// `net_af_packet0,iface=eth1`, or a PCI address) and returns its port.
+    pub fn attach(devargs: &str) -> Result<u16, DpdkError> {
+        let name = devargs.split(',').next().unwrap_or(devargs).trim();
+        let cname = CString::new(name).expect("device name has no NUL");
+        let mut id = 0u16;
+        // SAFETY: valid C string and out-pointer.
+        if unsafe { ffi::rte_eth_dev_get_port_by_name(cname.as_ptr(), &mut id) } == 0 {
+            return Ok(id); // already attached (e.g. via EAL -a/--vdev)
+        }
+        let cargs = CString::new(devargs).expect("device string has no NUL");
+        // SAFETY: valid C string; the EAL is initialised.
+        let rc = unsafe { ffi::rte_dev_probe(cargs.as_ptr()) };
+        check(|| format!("attaching device \"{devargs}\""), rc)?;
+        // SAFETY: as above.
+        let rc = unsafe { ffi::rte_eth_dev_get_port_by_name(cname.as_ptr(), &mut id) };
+        check(
+            || format!("device \"{devargs}\" attached but has no ethdev port \"{name}\""),
+            rc,
+        )?;
+        Ok(id)
+    }
+
+    /// Configures `queues` rx/tx queue pairs (RSS across them), sets the MTU
+    /// where the driver supports it, and starts the port.
+    pub fn start(
+        id: u16,
+        name: &str,
+        queues: u16,
+        mtu: u16,
+        promiscuous: bool,
+        pool: Mempool,
+    ) -> Result<Port, DpdkError> {
+        let mut info = ffi::rte_eth_dev_info::default();
+        // SAFETY: valid port id and out-pointer.
+        check(|| format!("port {name}: dev_info"), unsafe {
+            ffi::rte_eth_dev_info_get(id, &mut info)
+        })?;
+        if info.max_rx_queues < queues || info.max_tx_queues < queues {
+            return Err(DpdkError::from_code(
+                format!(
+                    "port {name}: {queues} workers need {queues} queue pairs, the device has {} rx / {} tx \
+                     (for net_af_packet add qpairs={queues} to the device string)",
+                    info.max_rx_queues, info.max_tx_queues
+                ),
+                22,
+            ));
+        }
+        let mut conf = ffi::rte_eth_conf::default();
+        if queues > 1 {
+            conf.rxmode.mq_mode = ffi::rte_eth_rx_mq_mode_RTE_ETH_MQ_RX_RSS;
+            conf.rx_adv_conf.rss_conf.rss_hf = RSS_IP_TCP_UDP & info.flow_type_rss_offloads;
+        }
+        // SAFETY: valid port id and config.
+        check(|| format!("port {name}: configure"), unsafe {
+            ffi::rte_eth_dev_configure(id, queues, queues, &conf)
+        })?;
+        let (mut rxd, mut txd) = (RX_DESC, TX_DESC);
+        // SAFETY: valid port id and out-pointers.
+        check(|| format!("port {name}: descriptors"), unsafe {
+            ffi::rte_eth_dev_adjust_nb_rx_tx_desc(id, &mut rxd, &mut txd)
+        })?;
+        // SAFETY: valid port id.
+        let socket = unsafe { ffi::rte_eth_dev_socket_id(id) }.max(0) as u32;
+        for q in 0..queues {
+            // SAFETY: valid port/queue ids; NULL conf means driver defaults;
+            // the pool outlives the port.
+            check(|| format!("port {name}: rx queue {q}"), unsafe {
+                ffi::rte_eth_rx_queue_setup(id, q, rxd, socket, std::ptr::null(), pool.as_ptr())
+            })?;
+            // SAFETY: as above.
+            check(|| format!("port {name}: tx queue {q}"), unsafe {
+                ffi::rte_eth_tx_queue_setup(id, q, txd, socket, std::ptr::null())
+            })?;
+        }
+        // SAFETY: valid port id. Virtual drivers may not support MTU changes;
+        // the data plane enforces the configured MTU in software either way.
+        let rc = unsafe { ffi::rte_eth_dev_set_mtu(id, mtu) };
+        if rc < 0 {
+            tracing::debug!(
+                port = name,
+                mtu,
+                rc,
+                "driver did not accept the MTU; enforced in software"
+            );
+        }
+        // SAFETY: valid, configured port.
+        check(|| format!("port {name}: start"), unsafe {
+            ffi::rte_eth_dev_start(id)
+        })?;
+        if promiscuous {
+            // SAFETY: valid, started port.
+            let rc = unsafe { ffi::rte_eth_promiscuous_enable(id) };
+            if rc < 0 {
+                tracing::warn!(port = name, rc, "could not enable promiscuous mode");
+            }
+        }
+        // SAFETY: driver_name is a static C string of the driver.
+        let driver = unsafe { std::ffi::CStr::from_ptr(info.driver_name) }
+            .to_string_lossy()
+            .into_owned();
+        Ok(Port {
+            id,
+            name: name.to_string(),
+            driver,
+        })
+    }
+
+    /// The port's MAC address.
+    pub fn mac(&self) -> [u8; 6] {
+        let mut addr = ffi::rte_ether_addr::default();
+        // SAFETY: valid port id and out-pointer.
+        unsafe { ffi::rte_eth_macaddr_get(self.id, &mut addr) };
+        addr.addr_bytes
+    }
+
+    /// The NIC's counters.
+    pub fn stats(&self) -> PortStats {
+        let mut s = ffi::rte_eth_stats::default();
+        // SAFETY: valid port id and out-pointer; stats reads are safe from any thread.
+        if unsafe { ffi::rte_eth_stats_get(self.id, &mut s) } != 0 {
+            return PortStats::default();
+        }
+        PortStats {
+            rx_packets: s.ipackets,
+            tx_packets: s.opackets,
+            rx_bytes: s.ibytes,
+            tx_bytes: s.obytes,
+            rx_missed: s.imissed,
+            rx_errors: s.ierrors,
+            tx_errors: s.oerrors,
+            rx_nombuf: s.rx_nombuf,
+        }
+    }
+
+    /// Stops and closes the port.
+    pub fn close(&self) {
+        // SAFETY: valid port id; no worker uses it any more.
+        unsafe {
+            ffi::rte_eth_dev_stop(self.id);
+            ffi::rte_eth_dev_close(self.id);
+        }
+    }
+}
