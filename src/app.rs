@@ -114,7 +114,7 @@ pub fn run(config: Config) -> Result<()> {
             bail!("port {name}: device \"{device}\" is already used by another port");
         }
         let port = Port::start(id, name, queues, mtu, promiscuous, pool)?;
-        tracing::info!(port = name, driver = %port.driver, mac = %fmt_mac(&port.mac()), "port started");
+        tracing::info!(port = %port.name, driver = %port.driver, mac = %fmt_mac(&port.mac()), "port started");
         ports.push(port);
     }
     let macs: Vec<[u8; 6]> = ports.iter().map(Port::mac).collect();

@@ -247,10 +247,10 @@ fn assign_slots(config: &Config, previous: Option<&Snapshot>) -> HashMap<u32, u1
     }
     let mut free = (0..VNI_SLOTS as u16).filter(|&s| !used[usize::from(s)]);
     for v in &config.vni {
-        if !slots.contains_key(&v.id) {
+        if let std::collections::hash_map::Entry::Vacant(e) = slots.entry(v.id) {
             // Enough free slots: build() checked the VNI count.
             if let Some(s) = free.next() {
-                slots.insert(v.id, s);
+                e.insert(s);
             }
         }
     }

@@ -13,7 +13,7 @@ use crate::wire::ethernet::parse_l2;
 use crate::wire::is_multicast_mac;
 
 impl<B: PacketBuf> Pipeline<B> {
-    pub(super) fn from_physical<IO: PortIo<Buf = B>>(
+    pub(super) fn handle_physical<IO: PortIo<Buf = B>>(
         &mut self,
         io: &mut IO,
         env: &Env,

@@ -69,9 +69,9 @@ impl<B: PacketBuf> Pipeline<B> {
             return self.drop_packet(DropReason::MultiSegment);
         }
         if port == UNDERLAY_PORT {
-            self.from_underlay(io, env, pkt);
+            self.handle_underlay(io, env, pkt);
         } else {
-            self.from_physical(io, env, port, pkt);
+            self.handle_physical(io, env, port, pkt);
         }
     }
 

@@ -29,7 +29,7 @@ struct Decap {
 }
 
 impl<B: PacketBuf> Pipeline<B> {
-    pub(super) fn from_underlay<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, env: &Env, pkt: B) {
+    pub(super) fn handle_underlay<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, env: &Env, pkt: B) {
         let l2 = match parse_l2(pkt.data()) {
             Ok(l2) => l2,
             Err(e) => return self.drop_packet(wire_drop(e, DropReason::MalformedL2)),
