@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: formatting and lints, unit tests, and the
+# integration tests that start the real gateway on DPDK virtual devices
+# against Linux kernel VTEPs in network namespaces (needs root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[[ $EUID -eq 0 ]] || exec sudo -E "$0" "$@"
+scripts/setup.sh
+
+echo "== format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+echo "== unit tests"
+cargo test --workspace --lib --bins --quiet
+
+echo "== integration tests (real binary, DPDK vdevs, kernel VTEPs)"
+# Each test builds its own namespaces with unique names; two at a time keeps
+# a 2-core machine responsive.
+cargo test --workspace --test '*' --quiet -- --test-threads="${TEST_THREADS:-2}"
