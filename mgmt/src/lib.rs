@@ -2,7 +2,8 @@
 //! worker core) serving Prometheus metrics and health, reading the data
 //! plane's counters only when asked.
 
-pub mod devices;
+pub mod api;
+mod devices;
 pub mod metrics;
 pub mod server;
 

@@ -22,6 +22,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
+        .route("/api/v1/config", get(crate::api::config))
+        .route("/api/v1/mtu", get(crate::api::mtu))
         .with_state(state)
 }
 
