@@ -1,43 +1,73 @@
 #!/usr/bin/env bash
 # Installs everything vtepgw's build, demo, tests and benchmarks need.
-# Idempotent: installs only what is missing, so a second run is quick.
+# Idempotent: checks first and installs only what is missing, so a second
+# run takes well under a second and touches nothing. Needs root (re-execs
+# itself with sudo when that is available). No hugepages needed: DPDK runs
+# with --no-huge in the demo and tests.
 set -euo pipefail
-[[ $EUID -eq 0 ]] || exec sudo -E "$0" "$@"
+
+if [[ $EUID -ne 0 ]]; then
+    if command -v sudo >/dev/null 2>&1; then
+        exec sudo -E "$0" "$@"
+    fi
+    echo "setup: must run as root (and sudo is not available)" >&2
+    exit 1
+fi
 
 PACKAGES=(
     dpdk libdpdk-dev dpdk-dev          # DPDK 22.11 runtime, headers, dpdk-testpmd
-    libclang-dev clang pkg-config      # bindgen; clang also builds the eBPF VLAN tagger
-    linux-libc-dev                     # kernel headers for the eBPF program
+    libclang-dev clang pkg-config      # bindgen; clang also builds the eBPF VLAN access port
+    linux-libc-dev build-essential     # kernel headers for that eBPF program; cc and the linker
     iproute2 iputils-ping ethtool      # namespaces, veths, kernel VTEPs, ping
-    tcpdump tshark                     # captures read field by field
+    tcpdump tshark                     # captures, read field by field
     python3-scapy                      # crafted frames (used via /usr/bin/python3)
     prometheus                         # promtool check metrics
-    curl jq build-essential
+    curl jq
 )
+
+installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'; }
 
 missing=()
 for p in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    installed "$p" || missing+=("$p")
 done
-if ((${#missing[@]})); then
-    echo "setup: installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
+
+export DEBIAN_FRONTEND=noninteractive
+apt_install() {
     # tshark asks whether non-root users may capture; answer no.
     echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if [[ -z ${APT_UPDATED:-} ]]; then
+        apt-get update -qq
+        APT_UPDATED=1
+    fi
+    apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    apt_install "${missing[@]}"
 fi
 
-# scapy must import under the system python the tests call.
-if ! /usr/bin/python3 -c 'import scapy.all' 2>/dev/null; then
+# scapy must import under the system python the tests call (PATH's python3
+# may be another interpreter without it).
+if ! /usr/bin/python3 -c 'import scapy.all' >/dev/null 2>&1; then
+    echo "setup: python3-scapy does not import; installing scapy with pip"
+    /usr/bin/python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
     /usr/bin/python3 -m pip install --quiet --break-system-packages scapy
 fi
 
 # A Rust toolchain, only if there is none.
 if ! command -v cargo >/dev/null 2>&1; then
-    [[ -x $HOME/.cargo/bin/cargo ]] || curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c rustfmt,clippy
+    if [[ ! -x $HOME/.cargo/bin/cargo ]]; then
+        echo "setup: installing Rust (rustup, minimal profile)"
+        curl -sSf https://sh.rustup.rs |
+            sh -s -- -y --no-modify-path --profile minimal -c rustfmt,clippy
+    fi
     export PATH=$HOME/.cargo/bin:$PATH
 fi
 
-# DPDK runs with --no-huge in the demo and tests: no hugepages needed.
-echo "setup: ok (DPDK $(pkg-config --modversion libdpdk), $(cargo --version 2>/dev/null || echo 'cargo in ~/.cargo/bin'))"
+dpdk=$(pkg-config --modversion libdpdk 2>/dev/null || echo '?')
+scapy=$(/usr/bin/python3 -c 'import scapy; print(scapy.__version__)' 2>/dev/null || echo '?')
+rust=$(cargo --version 2>/dev/null) || rust='cargo ?'
+if ((${#missing[@]})); then did="installed ${#missing[@]} package(s)"; else did="nothing to install"; fi
+echo "setup: ok ($did; DPDK $dpdk, scapy $scapy, ${rust%% (*})"

@@ -1,174 +1,390 @@
 //! Integration-test harness: network namespaces with real Linux kernel
 //! VTEPs, the real `vtepgw` binary on DPDK `net_af_packet` ports, packet
-//! captures read with tshark, and frames crafted with scapy.
+//! captures read with tshark, and frames crafted with scapy. Std only.
 //!
-//! Every packet stays inside namespaces and veths created here (the
-//! gateway's two veth ends live in the root namespace, as DPDK needs), with
-//! names unique per test so tests can run in parallel. Drop cleans up.
+//! Every packet stays inside namespaces and veths created here. The
+//! gateway's two veth ends live in the root namespace (DPDK attaches to them
+//! there) with IPv6, ARP and IPv4 forwarding off, so the root kernel neither
+//! sends on them nor routes what arrives. Names carry a per-process tag so
+//! tests (and test binaries) can run in parallel; `Drop` cleans up.
 #![allow(dead_code)]
 
+use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+// ---------------------------------------------------------------- commands
 
 /// Runs `sh -c cmd` in the root namespace; panics with its output on failure.
 pub fn sh(cmd: &str) -> String {
-    try_sh(cmd).unwrap_or_else(|e| panic!("`{cmd}` failed:\n{e}"))
+    try_sh(cmd).unwrap_or_else(|e| panic!("`{cmd}` failed: {e}"))
 }
 
-/// Runs `sh -c cmd`; Err carries stdout and stderr.
+/// Runs `sh -c cmd`; `Ok(stdout)`, or `Err` with the status, stdout and stderr.
 pub fn try_sh(cmd: &str) -> Result<String, String> {
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
+    output_of(Command::new("sh").args(["-c", cmd]))
+}
+
+/// Runs a prepared command: `Ok(stdout)` on success, else a full report.
+fn output_of(cmd: &mut Command) -> Result<String, String> {
+    let out = cmd
+        .stdin(Stdio::null())
         .output()
-        .expect("spawn sh");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
     if out.status.success() {
-        Ok(stdout)
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
-        Err(format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)))
+        Err(describe(&out))
     }
 }
 
-/// A short tag unique to this process and call, for interface names.
+fn describe(out: &Output) -> String {
+    format!(
+        "{}\n--- stdout\n{}--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A short tag (5 lowercase base-36 characters) unique to this process and
+/// call: 3 from the PID, 2 from a counter. Keeps interface names ≤ 15.
 pub fn unique_tag() -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("{:03}{n}", std::process::id() % 1000)
+    format!("{}{}", base36(std::process::id(), 3), base36(n, 2))
+}
+
+fn base36(mut v: u32, digits: usize) -> String {
+    const D: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut s = vec![b'0'; digits];
+    for c in s.iter_mut().rev() {
+        *c = D[(v % 36) as usize];
+        v /= 36;
+    }
+    String::from_utf8(s).unwrap()
+}
+
+/// This process's scratch directory, `$TMPDIR/vtepgw-tests/<pid>` (pcaps,
+/// logs, configs, scripts). Directories of test processes that are gone
+/// are removed when it is first created, so the files of the last run stay
+/// around for debugging but do not pile up.
+pub fn test_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let parent = std::env::temp_dir().join("vtepgw-tests");
+        if let Ok(entries) = std::fs::read_dir(&parent) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.parse::<u32>().is_ok() && !Path::new("/proc").join(&name).exists() {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        let dir = parent.join(std::process::id().to_string());
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    })
+}
+
+/// A fresh file path in [`test_dir`] (nothing is created).
+pub fn temp_path(suffix: &str) -> PathBuf {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    test_dir().join(format!("{n}.{suffix}"))
 }
 
 /// Polls `f` every 50 ms until it is true; panics with `what` after `timeout`.
 pub fn wait_until(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
     while !f() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
-/// A child process killed (by PID) when dropped.
-pub struct ChildGuard(pub Option<Child>);
+/// The last `n` lines of `text`.
+pub fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+// ------------------------------------------------------------ child process
+
+/// A background process, stopped (by its PID) when dropped.
+pub struct ChildGuard {
+    child: Option<Child>,
+    log: Option<PathBuf>,
+}
 
 impl ChildGuard {
-    /// SIGTERM, then SIGKILL after `grace`; returns once it has exited.
-    pub fn stop(&mut self, grace: Duration) {
-        let Some(mut child) = self.0.take() else {
-            return;
-        };
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
+    /// Wraps a spawned child; `log` is where its output goes, if anywhere.
+    pub fn new(child: Child, log: Option<PathBuf>) -> ChildGuard {
+        ChildGuard {
+            child: Some(child),
+            log,
+        }
+    }
+
+    /// The PID, while the child has not been reaped.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// True while it runs.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
+    /// Its exit status, if it has exited (without blocking).
+    pub fn try_wait(&mut self) -> Option<ExitStatus> {
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
+    }
+
+    /// Its output so far (stdout and stderr), when it was spawned with a log.
+    pub fn output(&self) -> String {
+        self.log
+            .as_ref()
+            .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+            .unwrap_or_default()
+    }
+
+    /// Sends `signal` (e.g. "INT", "TERM") to the PID.
+    pub fn signal(&self, signal: &str) {
+        if let Some(pid) = self.pid() {
+            let _ = Command::new("kill")
+                .args([format!("-{signal}"), pid.to_string()])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+
+    /// Waits up to `timeout` for it to exit by itself, then SIGKILLs it.
+    /// Returns the exit status when it exited in time.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let mut child = self.child.take()?;
         let start = Instant::now();
-        while start.elapsed() < grace {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            if start.elapsed() >= timeout {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        let _ = child.kill();
-        let _ = child.wait();
     }
 
-    /// Waits for exit, returning whether it succeeded.
+    /// SIGTERM, then SIGKILL after `grace`. The exit status if it stopped in time.
+    pub fn stop(&mut self, grace: Duration) -> Option<ExitStatus> {
+        if self.try_wait().is_none() {
+            self.signal("TERM");
+        }
+        self.wait_timeout(grace)
+    }
+
+    /// Waits (without a limit) for it to exit; true if it succeeded.
     pub fn wait(&mut self) -> bool {
-        self.0
+        self.child
             .take()
-            .map(|mut c| c.wait().map(|s| s.success()).unwrap_or(false))
-            .unwrap_or(false)
+            .is_some_and(|mut c| c.wait().is_ok_and(|s| s.success()))
     }
 }
 
 impl Drop for ChildGuard {
     fn drop(&mut self) {
         self.stop(Duration::from_secs(2));
+        if let Some(log) = &self.log {
+            let _ = std::fs::remove_file(log);
+        }
     }
 }
+
+// --------------------------------------------------------------- namespaces
 
 /// A network namespace, deleted (with its interfaces) on drop.
 pub struct Netns {
     pub name: String,
 }
 
+/// Where a command runs: `&Netns`, `Some(&Netns)`, or the root namespace
+/// ([`ROOT`], i.e. `None`).
+pub trait InNs {
+    fn netns_name(&self) -> Option<&str>;
+}
+
+impl InNs for &Netns {
+    fn netns_name(&self) -> Option<&str> {
+        Some(&self.name)
+    }
+}
+
+impl InNs for Option<&Netns> {
+    fn netns_name(&self) -> Option<&str> {
+        self.map(|n| n.name.as_str())
+    }
+}
+
+/// The root namespace, for [`Capture::start`] and friends.
+pub const ROOT: Option<&Netns> = None;
+
+/// `program args...` in namespace `ns` (`ip netns exec` execs, so the PID
+/// of the returned command is the program's own).
+fn command_in(ns: Option<&str>, program: &str) -> Command {
+    match ns {
+        Some(name) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", name, program]);
+            c
+        }
+        None => Command::new(program),
+    }
+}
+
 impl Netns {
-    /// Creates a quiet namespace: loopback up, IPv6 off (no RS/MLD noise).
+    /// Creates namespace `name` (replacing a stale one of that name): `lo`
+    /// up, IPv6 off (no router solicitations or MLD in captures).
     pub fn new(name: &str) -> Netns {
-        sh(&format!("ip netns add {name}"));
+        if try_sh(&format!("ip netns add {name}")).is_err() {
+            // A leftover from a killed run with the same tag.
+            sh(&format!("ip netns del {name}; ip netns add {name}"));
+        }
         let ns = Netns { name: name.into() };
-        ns.run("ip link set lo up; sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1");
+        ns.run(
+            "ip link set lo up && sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+             net.ipv6.conf.default.disable_ipv6=1",
+        );
         ns
     }
 
+    /// Runs `sh -c cmd` in the namespace; panics with its output on failure.
     pub fn run(&self, cmd: &str) -> String {
-        sh(&self.wrap(cmd))
+        self.try_run(cmd)
+            .unwrap_or_else(|e| panic!("in {}: `{cmd}` failed: {e}", self.name))
     }
 
+    /// Runs `sh -c cmd` in the namespace; `Err` carries status and output.
     pub fn try_run(&self, cmd: &str) -> Result<String, String> {
-        try_sh(&self.wrap(cmd))
+        output_of(command_in(Some(&self.name), "sh").args(["-c", cmd]))
     }
 
-    /// Starts `cmd` in the namespace in the background.
+    /// Starts `sh -c "exec cmd"` in the namespace in the background; its
+    /// output goes to a log file ([`ChildGuard::output`]).
     pub fn spawn(&self, cmd: &str) -> ChildGuard {
-        let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.name,
-                "sh",
-                "-c",
-                &format!("exec {cmd}"),
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn in netns");
-        ChildGuard(Some(child))
+        spawn_logged(command_in(Some(&self.name), "sh").args(["-c", &format!("exec {cmd}")]))
     }
 
-    fn wrap(&self, cmd: &str) -> String {
-        format!(
-            "ip netns exec {} sh -c '{}'",
-            self.name,
-            cmd.replace('\'', "'\\''")
-        )
-    }
-
-    /// Pings `dst`; true if every reply came back.
+    /// `ping -c count -i 0.2 -W 2 dst`: true if any reply came back (ping's
+    /// own exit status).
     pub fn ping(&self, dst: &str, count: u32) -> bool {
-        self.try_run(&format!("ping -c {count} -i 0.2 -W 2 {dst}"))
-            .is_ok()
+        ping(self, dst, count)
+    }
+
+    /// The MAC address of `dev` in this namespace.
+    pub fn mac(&self, dev: &str) -> String {
+        self.run(&format!("cat /sys/class/net/{dev}/address"))
+            .trim()
+            .to_string()
     }
 }
 
 impl Drop for Netns {
     fn drop(&mut self) {
+        // Processes still inside (started by these tests) would keep the
+        // namespace and its veths alive after `ip netns del`.
         let _ = try_sh(&format!(
-            "ip netns pids {0} | xargs -r kill -9; ip netns del {0}",
+            "ip netns pids {0} 2>/dev/null | xargs -r kill -9; ip netns del {0}",
             self.name
         ));
     }
 }
 
-/// Overlay hosts behind the kernel VTEPs and on the physical port.
+/// Spawns `cmd` with stdout and stderr in a fresh log file.
+fn spawn_logged(cmd: &mut Command) -> ChildGuard {
+    let log = temp_path("log");
+    let file = File::create(&log).unwrap();
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    ChildGuard::new(child, Some(log))
+}
+
+/// `ping -c count -i 0.2 -W 2 dst` in `ns`: true if any reply came back.
+pub fn ping(ns: &Netns, dst: &str, count: u32) -> bool {
+    ns.try_run(&format!("ping -n -q -c {count} -i 0.2 -W 2 {dst}"))
+        .is_ok()
+}
+
+/// Sets a root-namespace veth end up for DPDK `net_af_packet`: offloads off
+/// (the reader then gets real checksums and in-band VLAN tags), and the
+/// root kernel kept quiet on it: no IPv6, no ARP, no IPv4 forwarding.
+fn quiet_root_veth(dev: &str) {
+    sh(&format!(
+        "sysctl -qw net.ipv6.conf.{dev}.disable_ipv6=1 net.ipv4.conf.{dev}.forwarding=0 && \
+         ethtool -K {dev} tx off rx off tso off gso off gro off rxvlan off txvlan off >/dev/null 2>&1; \
+         ip link set {dev} arp off up"
+    ));
+}
+
+/// Bridge options: no STP, no multicast snooping (no IGMP of its own).
+const QUIET_BRIDGE: &str = "stp_state 0 mcast_snooping 0";
+
+/// Offloads off on a veth end inside a namespace.
+const OFFLOADS_OFF: &str = "tx off rx off tso off gso off gro off";
+
+// ---------------------------------------------------------------------- lab
+
+/// Overlay hosts: behind the kernel VTEPs (h1, h2) and on the VLAN (ph).
 pub const H1_MAC: &str = "02:00:00:00:01:01";
 pub const H2_MAC: &str = "02:00:00:00:02:01";
 pub const PH_MAC: &str = "02:00:00:00:03:01";
+pub const H1_IP: &str = "203.0.113.1";
+pub const H2_IP: &str = "203.0.113.2";
+pub const PH_IP: &str = "203.0.113.3";
+/// Underlay: the kernel VTEPs and the gateway's VTEP address.
+pub const HV1_IP: &str = "192.0.2.1";
+pub const HV2_IP: &str = "192.0.2.2";
+pub const GW_IP: &str = "192.0.2.10";
+/// The VLAN of the physical host and the VNI it maps to.
+pub const VLAN: u16 = 10;
+pub const VNI: u32 = 100;
 
-/// The standard topology:
+/// The standard topology (`<t>` is the lab's tag):
 ///
 /// ```text
-///   ph (203.0.113.3, VLAN 10 access) --- vg<tag>p [gateway phys0: VLAN 10 <-> VNI 100]
-///                                         vg<tag>u [gateway underlay 192.0.2.10]
-///                                            | bridge in namespace sw
-///   hv1 192.0.2.1 kernel vxlan100 --- h1 203.0.113.1
-///   hv2 192.0.2.2 kernel vxlan100 --- h2 203.0.113.2
+///  ph<t>: eth0 203.0.113.3 (VLAN 10 access) ── vg<t>p  [gateway phys0: VLAN 10 <-> VNI 100]
+///                                              vg<t>u  [gateway underlay 192.0.2.10]
+///                                                │ (root ns)
+///  sw<t>: bridge br0 ── hv1<t>: u1 192.0.2.1, br0 = vxlan100 + p1 ── h1<t>: eth0 203.0.113.1
+///                   └── hv2<t>: u1 192.0.2.2, br0 = vxlan100 + p1 ── h2<t>: eth0 203.0.113.2
 /// ```
-/// Kernel VTEPs send BUM only to the gateway (hub and spoke).
+///
+/// The kernel VTEPs head-end replicate BUM only to the gateway (hub and
+/// spoke). The kernel here has no 802.1Q module (`CONFIG_VLAN_8021Q` is
+/// off: no `eth0.10`, no VLAN-filtering bridge, no `act_vlan`), so ph's
+/// eth0 is made an access port by a tc eBPF program
+/// (`scripts/vlan_access.sh`): everything it sends leaves tagged 10, only
+/// VLAN 10 comes in. Frames crafted with scapy on ph's `eth0` get tagged too.
 pub struct Lab {
     pub tag: String,
+    pub udp_port: u16,
     pub sw: Netns,
     pub hv1: Netns,
     pub hv2: Netns,
@@ -178,10 +394,12 @@ pub struct Lab {
 }
 
 impl Lab {
+    /// The lab with VXLAN on UDP port 4789.
     pub fn new() -> Lab {
         Lab::with_udp_port(4789)
     }
 
+    /// The lab with the kernel VTEPs (and [`Lab::gateway_config`]) on `udp_port`.
     pub fn with_udp_port(udp_port: u16) -> Lab {
         let t = unique_tag();
         let lab = Lab {
@@ -192,26 +410,49 @@ impl Lab {
             h2: Netns::new(&format!("h2{t}")),
             ph: Netns::new(&format!("ph{t}")),
             tag: t,
+            udp_port,
         };
-        lab.build(udp_port);
+        // On a panic below, dropping `lab` removes whatever was built.
+        lab.build();
         lab
     }
 
+    /// The gateway's underlay veth (root namespace).
     pub fn underlay_if(&self) -> String {
         format!("vg{}u", self.tag)
     }
 
+    /// The gateway's physical-port veth (root namespace).
     pub fn physical_if(&self) -> String {
         format!("vg{}p", self.tag)
     }
 
-    fn build(&self, udp_port: u16) {
+    /// The MAC DPDK's af_packet underlay port uses: its veth's.
+    pub fn gateway_underlay_mac(&self) -> String {
+        sh(&format!(
+            "cat /sys/class/net/{}/address",
+            self.underlay_if()
+        ))
+        .trim()
+        .to_string()
+    }
+
+    fn build(&self) {
         let (ul, pl) = (self.underlay_if(), self.physical_if());
-        // No netfilter on the switch: it would reassemble the fragments tests send.
-        self.sw.run(
+        for dev in [&ul, &pl] {
+            let _ = try_sh(&format!("ip link del {dev} 2>/dev/null")); // stale
+        }
+
+        // The underlay switch. No netfilter on it: it would reassemble
+        // the outer fragments tests send. No multicast snooping on any
+        // bridge: a snooping bridge joins 224.0.0.106 and sends IGMP
+        // reports (into the overlay too, from the kernel VTEPs' bridges).
+        self.sw.run(&format!(
             "sysctl -qw net.bridge.bridge-nf-call-iptables=0 2>/dev/null; \
-             ip link add br0 type bridge nf_call_iptables 0 && ip link set br0 up",
-        );
+             ip link add br0 type bridge {QUIET_BRIDGE} nf_call_iptables 0 && ip link set br0 up"
+        ));
+
+        // The gateway's veths: one end in the root namespace for DPDK.
         sh(&format!(
             "ip link add {ul} type veth peer name gw netns {}",
             self.sw.name
@@ -220,109 +461,125 @@ impl Lab {
             "ip link add {pl} type veth peer name eth0 netns {}",
             self.ph.name
         ));
-        for dev in [&ul, &pl] {
-            sh(&format!(
-                "sysctl -qw net.ipv6.conf.{dev}.disable_ipv6=1; \
-                 ethtool -K {dev} tx off rx off tso off gso off gro off rxvlan off txvlan off >/dev/null 2>&1; \
-                 ip link set {dev} up"
-            ));
-        }
-        self.sw.run("ip link set gw master br0 up");
-        for (i, hv, h, mac) in [
-            (1, &self.hv1, &self.h1, H1_MAC),
-            (2, &self.hv2, &self.h2, H2_MAC),
+        quiet_root_veth(&ul);
+        quiet_root_veth(&pl);
+        self.sw.run(&format!(
+            "ethtool -K gw {OFFLOADS_OFF} >/dev/null && ip link set gw master br0 up"
+        ));
+
+        // Two kernel VTEPs, each with an inner host on VNI 100.
+        let port = self.udp_port;
+        for (i, hv, h, mac, ip) in [
+            (1, &self.hv1, &self.h1, H1_MAC, H1_IP),
+            (2, &self.hv2, &self.h2, H2_MAC, H2_IP),
         ] {
             sh(&format!(
                 "ip link add u1 netns {} type veth peer name hv{i} netns {}",
                 hv.name, self.sw.name
             ));
             self.sw.run(&format!("ip link set hv{i} master br0 up"));
-            hv.run(&format!(
-                "ip addr add 192.0.2.{i}/24 dev u1 && ip link set u1 up && \
-                 ethtool -K u1 tx off >/dev/null && \
-                 ip link add br0 type bridge && \
-                 ip link add vxlan100 type vxlan id 100 dstport {udp_port} local 192.0.2.{i} nolearning && \
-                 ip link set vxlan100 master br0"
-            ));
             sh(&format!(
                 "ip link add eth0 netns {} type veth peer name p1 netns {}",
                 h.name, hv.name
             ));
-            hv.run(
-                "ip link set p1 master br0 && ip link set vxlan100 up && ip link set p1 up && ip link set br0 up && \
-                 bridge fdb append 00:00:00:00:00:00 dev vxlan100 dst 192.0.2.10",
-            );
+            // `tx off` on u1: otherwise outer and inner UDP checksums stay
+            // partial (unfilled) for an AF_PACKET reader such as DPDK.
+            hv.run(&format!(
+                "ip addr add 192.0.2.{i}/24 dev u1 && ethtool -K u1 tx off >/dev/null && \
+                 ip link set u1 up && \
+                 ip link add br0 type bridge {QUIET_BRIDGE} && \
+                 ip link add vxlan100 type vxlan id {VNI} dstport {port} local 192.0.2.{i} nolearning && \
+                 ip link set vxlan100 master br0 && ip link set p1 master br0 && \
+                 ip link set vxlan100 up && ip link set p1 up && ip link set br0 up && \
+                 bridge fdb append 00:00:00:00:00:00 dev vxlan100 dst {GW_IP}"
+            ));
             h.run(&format!(
-                "ip link set eth0 address {mac} && ip addr add 203.0.113.{i}/24 dev eth0 && \
+                "ip link set eth0 address {mac} && ip addr add {ip}/24 dev eth0 && \
                  ip link set eth0 mtu 1450 up"
             ));
         }
+
+        // The physical host, on a VLAN 10 access port (see the type's doc).
+        // VLAN offloads off so the tag is in the frame on the wire.
         self.ph.run(&format!(
-            "ip link set eth0 address {PH_MAC} && ip addr add 203.0.113.3/24 dev eth0 && \
-             ip link set eth0 mtu 1450 up && ethtool -K eth0 tx off >/dev/null"
+            "ip link set eth0 address {PH_MAC} && ip addr add {PH_IP}/24 dev eth0 && \
+             ethtool -K eth0 {OFFLOADS_OFF} rxvlan off txvlan off >/dev/null && \
+             ip link set eth0 mtu 1450 up"
         ));
         sh(&format!(
-            "{}/scripts/vlan_access.sh {} eth0 10",
+            "{}/scripts/vlan_access.sh {} eth0 {VLAN}",
             env!("CARGO_MANIFEST_DIR"),
             self.ph.name
         ));
     }
 
-    /// A gateway config for this lab; `extra` is appended (more sections).
+    /// A gateway config for this lab (af_packet ports on the two veths,
+    /// file prefix `vtepgw<tag>`, management on a free loopback port), with
+    /// `extra` (more sections) appended.
     pub fn gateway_config(&self, extra: &str) -> String {
         self.config_with("", extra)
     }
 
     /// Like [`Lab::gateway_config`], with `underlay_extra` lines added to
-    /// the `[underlay]` section and `vni_extra` to VNI 100.
+    /// the `[underlay]` section (a `udp_port` there replaces the lab's).
     pub fn config_with(&self, underlay_extra: &str, extra: &str) -> String {
+        let udp_port = if underlay_extra.contains("udp_port") {
+            String::new()
+        } else {
+            format!("udp_port = {}\n", self.udp_port)
+        };
         format!(
-            r#"
-[dataplane]
+            r#"[dataplane]
 main_lcore = 0
 worker_lcores = [1]
-eal_args = ["--no-huge", "-m", "512", "--no-pci", "--file-prefix", "vtepgw{t}",
-            "--vdev", "net_af_packet0,iface={ul}", "--vdev", "net_af_packet1,iface={pl}"]
+eal_args = ["--no-huge", "-m", "512", "--no-pci", "--file-prefix", "vtepgw{t}", "--vdev", "net_af_packet0,iface={ul}", "--vdev", "net_af_packet1,iface={pl}"]
 mbufs = 8191
 idle_sleep_us = 50
 
 [management]
-listen = "127.0.0.1:{port}"
+listen = "127.0.0.1:{mgmt}"
 
 [underlay]
 device = "net_af_packet0"
-address = "192.0.2.10/24"
-{underlay_extra}
+address = "{GW_IP}/24"
+{udp_port}{underlay_extra}
 
 [[port]]
 name = "phys0"
 device = "net_af_packet1"
-vlans = [{{ vlan = 10, vni = 100 }}]
+vlans = [{{ vlan = {VLAN}, vni = {VNI} }}]
 
 [[vni]]
-id = 100
-flood = ["192.0.2.1", "192.0.2.2"]
+id = {VNI}
+flood = ["{HV1_IP}", "{HV2_IP}"]
 {extra}
 "#,
             t = self.tag,
             ul = self.underlay_if(),
             pl = self.physical_if(),
-            port = free_port(),
+            mgmt = free_port(),
         )
+    }
+
+    /// All namespaces of the lab.
+    pub fn namespaces(&self) -> [&Netns; 6] {
+        [&self.sw, &self.hv1, &self.hv2, &self.h1, &self.h2, &self.ph]
     }
 }
 
 impl Drop for Lab {
     fn drop(&mut self) {
+        // The namespaces (dropped after this) take their veth ends along;
+        // deleting the root ends here makes that immediate.
         let _ = try_sh(&format!(
-            "ip link del {} 2>/dev/null; ip link del {} 2>/dev/null",
+            "ip link del {} 2>/dev/null; ip link del {} 2>/dev/null; true",
             self.underlay_if(),
             self.physical_if()
         ));
     }
 }
 
-/// A free TCP port on 127.0.0.1.
+/// A free TCP port on 127.0.0.1 (free when this returns).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -331,71 +588,84 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// The real gateway binary, running until dropped.
+// ------------------------------------------------------------------ gateway
+
+/// The real gateway binary (`vtepgw run`), running until dropped.
 pub struct Gateway {
+    /// The management API address (`management.listen`).
     pub mgmt: SocketAddr,
     pub config_path: PathBuf,
-    log_path: PathBuf,
+    pub log_path: PathBuf,
     child: ChildGuard,
 }
 
 impl Gateway {
-    /// Writes the config, starts `vtepgw run`, waits for `/healthz`.
+    /// Writes `config` to a temp file, starts `vtepgw run --config FILE`
+    /// (output to a log file) and waits up to 30 s for `GET /healthz` = 200.
     pub fn start(config: &str) -> Gateway {
-        let dir = std::env::temp_dir().join(format!("vtepgw-test-{}", unique_tag()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let config_path = dir.join("gateway.toml");
-        let log_path = dir.join("gateway.log");
+        let mgmt = listen_address(config);
+        let config_path = temp_path("toml");
+        let log_path = config_path.with_extension("log");
         std::fs::write(&config_path, config).unwrap();
-        let parsed: toml_listen::Listen = toml_listen::parse(config);
-        let log = std::fs::File::create(&log_path).unwrap();
+        let log = File::create(&log_path).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_vtepgw"))
             .args(["run", "--config"])
             .arg(&config_path)
+            .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
             .expect("start vtepgw");
         let mut gw = Gateway {
-            mgmt: parsed.0,
+            mgmt,
             config_path,
             log_path,
-            child: ChildGuard(Some(child)),
+            // The log is kept (not owned by the guard): see Drop.
+            child: ChildGuard::new(child, None),
         };
         let start = Instant::now();
         loop {
-            if gw.try_get("/healthz").is_some_and(|(s, _)| s == 200) {
-                break;
+            if matches!(gw.try_get("/healthz"), Ok((200, _))) {
+                return gw;
             }
-            let exited = gw
-                .child
-                .0
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten());
-            if exited.is_some() || start.elapsed() > Duration::from_secs(30) {
-                panic!("gateway did not come up ({exited:?}); log:\n{}", gw.log());
+            if let Some(status) = gw.child.try_wait() {
+                panic!(
+                    "vtepgw exited ({status}) before /healthz answered; log {}:\n{}",
+                    gw.log_path.display(),
+                    tail(&gw.log(), 60)
+                );
+            }
+            if start.elapsed() > Duration::from_secs(30) {
+                panic!(
+                    "vtepgw: no 200 from http://{}/healthz within 30 s; log {}:\n{}",
+                    gw.mgmt,
+                    gw.log_path.display(),
+                    tail(&gw.log(), 60)
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        gw
     }
 
+    /// Everything the gateway has printed so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
-    /// Stops the gateway (SIGTERM) and returns whether it exited cleanly.
-    pub fn stop(mut self) -> bool {
-        let Some(child) = self.child.0.as_mut() else {
-            return false;
-        };
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
-        self.child.wait()
+    /// The gateway's PID while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.pid()
     }
 
-    /// One HTTP request; (status, body).
+    /// SIGTERM; true if it exited successfully within 10 s (else SIGKILL).
+    pub fn stop(mut self) -> bool {
+        self.child
+            .stop(Duration::from_secs(10))
+            .is_some_and(|s| s.success())
+    }
+
+    /// One HTTP request to the management API: (status, body). Panics if
+    /// the request fails at the transport level.
     pub fn request(
         &self,
         method: &str,
@@ -403,43 +673,77 @@ impl Gateway {
         headers: &[(&str, &str)],
         body: &str,
     ) -> (u16, String) {
-        http(self.mgmt, method, path, headers, body)
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+        http(self.mgmt, method, path, headers, body).unwrap_or_else(|e| {
+            panic!(
+                "{method} {path}: {e}; gateway log:\n{}",
+                tail(&self.log(), 30)
+            )
+        })
     }
 
+    /// `GET path`: (status, body).
     pub fn http_get(&self, path: &str) -> (u16, String) {
         self.request("GET", path, &[], "")
     }
 
-    fn try_get(&self, path: &str) -> Option<(u16, String)> {
-        http(self.mgmt, "GET", path, &[], "").ok()
+    fn try_get(&self, path: &str) -> Result<(u16, String), String> {
+        http(self.mgmt, "GET", path, &[], "")
     }
 
+    /// The `/metrics` text (asserts status 200).
     pub fn metrics(&self) -> String {
         let (status, body) = self.http_get("/metrics");
-        assert_eq!(status, 200);
+        assert_eq!(status, 200, "GET /metrics: {body}");
         body
     }
 
-    /// The value of one series, written exactly as exposed, e.g.
-    /// `vtepgw_drops_total{reason="unknown_vni"}`; 0 if absent.
+    /// The value of one series written exactly as exposed (labels in the
+    /// printed order), e.g. `vtepgw_drops_total{reason="unknown_vni"}`;
+    /// 0.0 if absent.
     pub fn metric(&self, series: &str) -> f64 {
         metric_value(&self.metrics(), series)
     }
 }
 
-/// Finds a series' value in Prometheus text.
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.child.stop(Duration::from_secs(10));
+        if std::thread::panicking() {
+            eprintln!(
+                "gateway log kept at {} (config {})",
+                self.log_path.display(),
+                self.config_path.display()
+            );
+        } else {
+            let _ = std::fs::remove_file(&self.log_path);
+            let _ = std::fs::remove_file(&self.config_path);
+        }
+    }
+}
+
+/// `management.listen` from a config (std only: no TOML parser).
+fn listen_address(config: &str) -> SocketAddr {
+    let line = config
+        .lines()
+        .find(|l| l.trim_start().starts_with("listen"))
+        .expect("config has management.listen");
+    let addr = line.split('"').nth(1).expect("quoted listen address");
+    addr.parse().expect("listen is an IP:port")
+}
+
+/// Finds a series' value in Prometheus text exposition; 0.0 if absent.
 pub fn metric_value(text: &str, series: &str) -> f64 {
     text.lines()
         .filter(|l| !l.starts_with('#'))
         .find_map(|l| {
-            let (name, value) = l.rsplit_once(' ')?;
-            (name == series).then(|| value.parse().ok()).flatten()
+            let rest = l.strip_prefix(series)?.strip_prefix(' ')?;
+            rest.split_whitespace().next()?.parse().ok()
         })
         .unwrap_or(0.0)
 }
 
-/// A minimal HTTP/1.1 client (the API is plain HTTP on loopback).
+/// A minimal HTTP/1.1 client (`Connection: close`; Content-Length, chunked
+/// or read-to-close bodies).
 pub fn http(
     addr: SocketAddr,
     method: &str,
@@ -447,11 +751,13 @@ pub fn http(
     headers: &[(&str, &str)],
     body: &str,
 ) -> Result<(u16, String), String> {
-    let mut s =
-        TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|e| e.to_string())?;
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+        .map_err(|e| format!("connect {addr}: {e}"))?;
     s.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    s.set_write_timeout(Some(Duration::from_secs(10))).ok();
     let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Length: {}\r\n",
         body.len()
     );
     for (k, v) in headers {
@@ -461,144 +767,177 @@ pub fn http(
     req.push_str(body);
     s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, rest) = text.split_once("\r\n\r\n").ok_or("no header end")?;
+    s.read_to_end(&mut raw).map_err(|e| format!("read: {e}"))?;
+    parse_response(&raw)
+}
+
+/// Parses one HTTP/1.1 response: (status, body).
+pub fn parse_response(raw: &[u8]) -> Result<(u16, String), String> {
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| format!("no end of headers in {:?}", String::from_utf8_lossy(raw)))?;
+    let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+    let rest = &raw[end + 4..];
     let status = head
-        .split(' ')
+        .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .ok_or("no status")?;
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(rest)
-    } else {
-        rest.to_string()
+        .ok_or_else(|| format!("bad status line: {head}"))?;
+    let header = |name: &str| {
+        head.lines().skip(1).find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            (k.trim() == name).then(|| v.trim().to_string())
+        })
     };
-    Ok((status, body))
+    let body = if header("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        dechunk(rest)?
+    } else if let Some(n) = header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        rest.get(..n)
+            .ok_or_else(|| format!("body shorter than Content-Length {n}"))?
+            .to_vec()
+    } else {
+        rest.to_vec()
+    };
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
+fn dechunk(mut s: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    loop {
+        let eol = s
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or("truncated chunk size")?;
+        let size = String::from_utf8_lossy(&s[..eol]);
+        let size = size.split(';').next().unwrap_or("").trim().to_string();
+        let n = usize::from_str_radix(&size, 16).map_err(|_| format!("bad chunk size {size:?}"))?;
+        s = &s[eol + 2..];
+        if n == 0 {
+            return Ok(out);
         }
-        out.push_str(&rest[..n]);
-        s = rest[n..].trim_start_matches("\r\n");
-    }
-    out
-}
-
-mod toml_listen {
-    //! Reads `management.listen` from a test config without a TOML crate.
-    pub struct Listen(pub std::net::SocketAddr);
-    pub fn parse(config: &str) -> Listen {
-        let line = config
-            .lines()
-            .find(|l| l.trim_start().starts_with("listen"))
-            .expect("config has management.listen");
-        let addr = line.split('"').nth(1).expect("quoted listen address");
-        Listen(addr.parse().expect("listen address"))
+        out.extend_from_slice(s.get(..n).ok_or("truncated chunk")?);
+        s = s.get(n + 2..).ok_or("truncated chunk end")?;
     }
 }
 
-/// A tcpdump capture in a namespace (or the root namespace with `None`).
+// ----------------------------------------------------------------- captures
+
+/// A tcpdump capture to a pcap file.
 pub struct Capture {
     child: ChildGuard,
     pub path: PathBuf,
 }
 
 impl Capture {
-    pub fn start(ns: Option<&Netns>, iface: &str, filter: &str) -> Capture {
+    /// Starts `tcpdump -i iface -w FILE -U -n [filter]` in `ns` (`&Netns`,
+    /// `Some(&Netns)`, or [`ROOT`]) and waits until it is listening.
+    pub fn start(ns: impl InNs, iface: &str, filter: &str) -> Capture {
         let path = temp_path("pcap");
-        let err = path.with_extension("log");
-        let prefix = ns
-            .map(|n| format!("ip netns exec {} ", n.name))
-            .unwrap_or_default();
-        // Immediate mode: without it packets wait in the kernel ring and are
-        // lost when SIGINT ends the capture. -Z root: no privilege drop.
-        let cmd = format!(
-            "exec {prefix}tcpdump --immediate-mode -Z root -i {iface} -n -U -w {} {filter} 2>{}",
-            path.display(),
-            err.display()
-        );
-        let child = Command::new("sh")
-            .args(["-c", &cmd])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("tcpdump");
-        let mut child = ChildGuard(Some(child));
+        // Immediate mode: otherwise packets still in the kernel ring are
+        // lost when SIGINT ends the capture. `-Z root`: no privilege drop.
+        let mut cmd = command_in(ns.netns_name(), "tcpdump");
+        cmd.args([
+            "--immediate-mode",
+            "-Z",
+            "root",
+            "-U",
+            "-n",
+            "-i",
+            iface,
+            "-w",
+        ])
+        .arg(&path);
+        if !filter.trim().is_empty() {
+            cmd.arg(filter);
+        }
+        let mut child = spawn_logged(&mut cmd);
         let start = Instant::now();
-        loop {
-            let log = std::fs::read_to_string(&err).unwrap_or_default();
-            if log.contains("listening on") {
-                break;
+        while !child.output().contains("listening on") {
+            if child.try_wait().is_some() || start.elapsed() > Duration::from_secs(10) {
+                panic!("tcpdump on {iface} did not start: {}", child.output());
             }
-            let exited = child.0.as_mut().and_then(|c| c.try_wait().ok().flatten());
-            assert!(
-                exited.is_none() && start.elapsed() < Duration::from_secs(10),
-                "tcpdump failed: {log}"
-            );
             std::thread::sleep(Duration::from_millis(20));
         }
         Capture { child, path }
     }
 
-    /// Stops the capture (SIGINT flushes it) and returns the pcap path.
+    /// Starts a capture in the root namespace.
+    pub fn root(iface: &str, filter: &str) -> Capture {
+        Capture::start(ROOT, iface, filter)
+    }
+
+    /// Stops the capture (after a short grace for frames in flight; SIGINT
+    /// makes tcpdump flush) and returns the complete pcap's path.
     pub fn stop(mut self) -> PathBuf {
         std::thread::sleep(Duration::from_millis(300));
-        if let Some(c) = self.child.0.as_ref() {
-            let _ = Command::new("kill")
-                .args(["-INT", &c.id().to_string()])
-                .status();
-        }
-        self.child.wait();
-        if std::env::var("VTEPGW_DEBUG_CAPTURE").is_ok() {
-            eprintln!(
-                "{}",
-                std::fs::read_to_string(self.path.with_extension("log")).unwrap_or_default()
-            );
+        self.child.signal("INT");
+        let stopped = self.child.wait_timeout(Duration::from_secs(5));
+        if std::env::var_os("VTEPGW_DEBUG_CAPTURE").is_some() || stopped.is_none() {
+            eprintln!("tcpdump: {}", self.child.output());
         }
         self.path.clone()
     }
 }
 
-/// A fresh path in the temp directory.
-pub fn temp_path(suffix: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    std::env::temp_dir().join(format!("vtepgw-{}-{nanos}.{suffix}", unique_tag()))
+/// `tshark -r pcap -Y filter -T fields -E separator=| -e f...`: one row per
+/// matching packet, one column per field (repeated occurrences joined by
+/// `,`, e.g. outer and inner `ip.src`).
+pub fn tshark_fields(pcap: &Path, display_filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
+    tshark_fields_with(pcap, &[], display_filter, fields)
 }
 
-/// `tshark -T fields` rows for packets matching `filter`.
-pub fn tshark_fields(pcap: &Path, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
-    let f: Vec<String> = fields.iter().map(|f| format!("-e {f}")).collect();
-    let out = sh(&format!(
-        "tshark -r {} -Y '{filter}' -T fields -E separator='|' {} 2>/dev/null",
-        pcap.display(),
-        f.join(" ")
-    ));
+/// [`tshark_fields`] with checksum validation on for IPv4, UDP and TCP, so
+/// `*.checksum.status` is 1 (good) or 0 (bad) rather than 2 (unverified).
+pub fn tshark_fields_checked(
+    pcap: &Path,
+    display_filter: &str,
+    fields: &[&str],
+) -> Vec<Vec<String>> {
+    let prefs = [
+        "ip.check_checksum:TRUE",
+        "udp.check_checksum:TRUE",
+        "tcp.check_checksum:TRUE",
+    ];
+    tshark_fields_with(pcap, &prefs, display_filter, fields)
+}
+
+/// [`tshark_fields`] with tshark preferences (`-o name:value`).
+pub fn tshark_fields_with(
+    pcap: &Path,
+    prefs: &[&str],
+    display_filter: &str,
+    fields: &[&str],
+) -> Vec<Vec<String>> {
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-r").arg(pcap);
+    for p in prefs {
+        cmd.args(["-o", p]);
+    }
+    cmd.args(["-Y", display_filter, "-T", "fields", "-E", "separator=|"]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    let out =
+        output_of(&mut cmd).unwrap_or_else(|e| panic!("tshark on {} failed: {e}", pcap.display()));
     out.lines()
-        .filter(|l| !l.is_empty())
         .map(|l| l.split('|').map(String::from).collect())
         .collect()
 }
 
-/// Runs a scapy script (with `from scapy.all import *`) in a namespace.
+// -------------------------------------------------------------------- scapy
+
+/// Runs a Python script with `/usr/bin/python3` (which has scapy) in `ns`,
+/// after `from scapy.all import *` and `conf.verb = 0`; returns stdout,
+/// panics with stderr on failure.
 pub fn scapy(ns: &Netns, script: &str) -> String {
-    let path = std::env::temp_dir().join(format!("vtepgw-scapy-{}.py", unique_tag()));
+    let path = temp_path("py");
     std::fs::write(
         &path,
         format!("from scapy.all import *\nconf.verb = 0\n{script}\n"),
     )
     .unwrap();
-    let out = ns.run(&format!("/usr/bin/python3 {}", path.display()));
-    let _ = std::fs::remove_file(path);
-    out
+    let out = output_of(command_in(Some(&ns.name), "/usr/bin/python3").arg(&path));
+    let _ = std::fs::remove_file(&path);
+    out.unwrap_or_else(|e| panic!("scapy in {}: {e}\n--- script\n{script}", ns.name))
 }
