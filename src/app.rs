@@ -10,7 +10,7 @@ use vtepgw_gateway::control::Control;
 use vtepgw_gateway::shared;
 use vtepgw_gateway::snapshot::Snapshot;
 use vtepgw_gateway::worker::{Worker, WorkerOptions};
-use vtepgw_mgmt::{AppState, Devices, NicStats, PoolStats};
+use vtepgw_mgmt::{AppState, Applier, Devices, NicStats, PoolStats};
 
 /// Loads and validates the config file, before anything is started.
 pub fn load_config(path: &Path) -> Result<Config> {
@@ -88,11 +88,18 @@ impl Devices for DpdkDevices {
     }
 }
 
-/// Runs the gateway until SIGINT or SIGTERM.
-pub fn run(config: Config) -> Result<()> {
+/// Runs the gateway from `config` (read from `config_file`, where
+/// `POST /api/v1/config/save` writes) until SIGINT or SIGTERM.
+pub fn run(config: Config, config_file: &Path) -> Result<()> {
+    let token = match &config.management.token_file {
+        Some(path) => Some(vtepgw_mgmt::read_token(path).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    let config_file = std::path::absolute(config_file)?;
     let eal = Eal::init(&eal_args(&config)).context("starting DPDK")?;
     let d = &config.dataplane;
-    let pool = Mempool::new("vtepgw_pkts", d.mbufs, mbuf_data_room(&config), -1)?;
+    let data_room = mbuf_data_room(&config);
+    let pool = Mempool::new("vtepgw_pkts", d.mbufs, data_room, -1)?;
     let queues = d.worker_lcores.len() as u16;
 
     let mut ports = Vec::new();
@@ -153,10 +160,8 @@ pub fn run(config: Config) -> Result<()> {
     }
 
     let devices = Arc::new(DpdkDevices { ports, pool });
-    let state = AppState {
-        shared: shared.clone(),
-        devices: devices.clone(),
-    };
+    let applier = Applier::new(Some(config_file), usize::from(data_room));
+    let state = AppState::new(shared.clone(), devices.clone(), applier).with_token(token);
     let listen = config.management.listen;
     let served = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -80,3 +80,312 @@ id = 16777216
         assert!(out.contains(path), "{path} missing: {out}");
     }
 }
+
+// ------------------------------------------------ operator commands (live)
+
+mod common;
+
+use common::{Gateway, Lab, H1_IP, H1_MAC, PH_MAC};
+
+/// `vtepgw ARGS`: (exit code, stdout, stderr).
+fn vtepgw(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_vtepgw"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// An operator command against `gw`.
+fn op(gw: &Gateway, args: &[&str]) -> (i32, String, String) {
+    let api = format!("http://{}", gw.mgmt);
+    let mut all = vec!["--api", api.as_str()];
+    all.extend_from_slice(args);
+    vtepgw(&all)
+}
+
+/// Runs an operator command that must succeed; returns stdout.
+fn ok(gw: &Gateway, args: &[&str]) -> String {
+    let (code, out, err) = op(gw, args);
+    assert_eq!(code, 0, "vtepgw {args:?}: {out}{err}");
+    out
+}
+
+/// Runs an operator command that must fail; returns stderr.
+fn refused(gw: &Gateway, args: &[&str], needle: &str) -> String {
+    let (code, out, err) = op(gw, args);
+    assert_eq!(code, 1, "vtepgw {args:?} should fail: {out}{err}");
+    assert!(
+        err.contains(needle),
+        "vtepgw {args:?}: {needle:?} not in {err}"
+    );
+    err
+}
+
+/// The table row whose first column is `key`.
+fn row<'a>(table: &'a str, key: &str) -> &'a str {
+    table
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(key))
+        .unwrap_or_else(|| panic!("no row {key} in\n{table}"))
+}
+
+#[test]
+fn operator_commands_change_and_show_the_running_gateway() {
+    let lab = Lab::new();
+    let gw = Gateway::start(&lab.gateway_config(""));
+    assert!(lab.ph.ping(H1_IP, 2));
+
+    let vnis = ok(&gw, &["show", "vnis"]);
+    assert!(vnis.starts_with("VNI "), "{vnis}");
+    let r = row(&vnis, "100");
+    assert!(
+        r.contains("phys0:10") && r.contains("192.0.2.1,192.0.2.2"),
+        "{r}"
+    );
+
+    let out = ok(
+        &gw,
+        &[
+            "vni",
+            "add",
+            "200",
+            "--flood",
+            "192.0.2.2",
+            "--mac-limit",
+            "50",
+        ],
+    );
+    assert_eq!(out, "VNI 200 added (config generation 2)\n");
+    refused(&gw, &["vni", "add", "200"], "already exists");
+    let err = refused(&gw, &["vni", "add", "16777216"], "vni[2].id");
+    assert!(err.contains("16777215"), "{err}");
+    ok(&gw, &["vlan", "add", "phys0", "20", "200"]);
+    refused(
+        &gw,
+        &["vlan", "add", "phys0", "10", "200"],
+        "already bound to VNI 100",
+    );
+    refused(
+        &gw,
+        &["vlan", "add", "phys0", "30", "999"],
+        "port[0].vlans[2].vni",
+    );
+    ok(&gw, &["vtep", "add", "200", "192.0.2.1"]);
+    refused(
+        &gw,
+        &["vtep", "remove", "200", "192.0.2.9"],
+        "not in VNI 200",
+    );
+    refused(
+        &gw,
+        &["vtep", "add", "200", "192.0.2.10"],
+        "own VTEP address",
+    );
+    ok(
+        &gw,
+        &["mac", "add", "100", "02:00:00:00:09:01", "192.0.2.2"],
+    );
+    refused(
+        &gw,
+        &["mac", "add", "100", "02:00:00:00:09", "192.0.2.2"],
+        "mac",
+    );
+    ok(
+        &gw,
+        &["vni", "set", "200", "--learning", "false", "--ageing", "60"],
+    );
+    refused(&gw, &["vni", "set", "200"], "nothing to change");
+    refused(&gw, &["vni", "remove", "100"], "remove the binding first");
+
+    let vnis = ok(&gw, &["show", "vnis"]);
+    let r = row(&vnis, "200");
+    for cell in ["phys0:20", "192.0.2.2,192.0.2.1", "no", "60", "50"] {
+        assert!(r.split_whitespace().any(|c| c == cell), "{cell} not in {r}");
+    }
+    let vni: serde_json::Value = serde_json::from_str(&ok(&gw, &["show", "vni", "200"])).unwrap();
+    assert_eq!(vni["learning"], false);
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&gw, &["show", "vnis", "--json"])).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 2);
+
+    wait_for_static_mac(&gw);
+    let macs = ok(&gw, &["show", "macs", "--vni", "100"]);
+    assert!(row(&macs, "100").starts_with("100"), "{macs}");
+    let has = |mac: &str, what: &str| macs.lines().any(|l| l.contains(mac) && l.contains(what));
+    assert!(has("02:00:00:00:09:01", "static"), "{macs}");
+    assert!(has(&H1_MAC.to_lowercase(), "vtep 192.0.2.1"), "{macs}");
+    assert!(has(&PH_MAC.to_lowercase(), "phys0 vlan 10"), "{macs}");
+    let behind = ok(&gw, &["show", "macs", "--vtep", "192.0.2.2"]);
+    assert_eq!(
+        behind.lines().count(),
+        2,
+        "header and the static MAC: {behind}"
+    );
+
+    let ports = ok(&gw, &["show", "ports"]);
+    assert!(row(&ports, "phys0").contains("10->100,20->200"), "{ports}");
+    let mtu = ok(&gw, &["show", "mtu"]);
+    assert!(
+        row(&mtu, "100")
+            .split_whitespace()
+            .eq(["100", "1500", "1550", "1550", "0"]),
+        "{mtu}"
+    );
+    let vteps = ok(&gw, &["show", "vteps"]);
+    assert!(row(&vteps, "192.0.2.1").contains("resolved"), "{vteps}");
+    let workers = ok(&gw, &["show", "workers"]);
+    assert!(
+        row(&workers, "0").split_whitespace().count() == 5,
+        "{workers}"
+    );
+    assert!(workers.contains("TSC: "), "{workers}");
+    let counters = ok(&gw, &["show", "counters"]);
+    assert!(
+        counters.contains("\nDROP-REASON") || counters.ends_with("no drops\n"),
+        "{counters}"
+    );
+    for header in ["PORT", "VNI", "REMOTE-VTEP"] {
+        assert!(
+            counters.lines().any(|l| l.starts_with(header)),
+            "{header}: {counters}"
+        );
+    }
+    assert!(
+        row(&counters, "phys0")
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 2
+    );
+
+    // The whole config: show it, validate variants, apply, save.
+    let running = ok(&gw, &["show", "config"]);
+    let file = common::temp_path("toml");
+    std::fs::write(&file, &running).unwrap();
+    let f = file.to_str().unwrap();
+    let out = ok(&gw, &["config", "validate", f]);
+    assert!(
+        out.contains("can be applied to the running gateway"),
+        "{out}"
+    );
+    std::fs::write(&file, running.replace("id = 200", "id = 16777216")).unwrap();
+    let (code, out, _) = op(&gw, &["config", "validate", f]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("invalid") && out.contains("vni[1].id"),
+        "{out}"
+    );
+    std::fs::write(&file, running.replace("mbufs = 8191", "mbufs = 4096")).unwrap();
+    let out = ok(&gw, &["config", "validate", f]);
+    assert!(
+        out.contains("needs a restart") && out.contains("dataplane.mbufs"),
+        "{out}"
+    );
+    refused(&gw, &["config", "apply", f], "dataplane.mbufs");
+    std::fs::write(&file, format!("{running}\n[[vni]]\nid = 300\n")).unwrap();
+    assert!(ok(&gw, &["config", "apply", f]).starts_with("applied (config generation"));
+    assert!(ok(&gw, &["config", "apply", f]).starts_with("unchanged"));
+    let out = ok(&gw, &["config", "save"]);
+    assert!(out.contains(gw.config_path.to_str().unwrap()), "{out}");
+    assert!(std::fs::read_to_string(&gw.config_path)
+        .unwrap()
+        .contains("id = 300"));
+
+    ok(&gw, &["mac", "remove", "100", "02:00:00:00:09:01"]);
+    refused(
+        &gw,
+        &["mac", "remove", "100", "02:00:00:00:09:01"],
+        "not a static MAC",
+    );
+    ok(&gw, &["vlan", "remove", "phys0", "20"]);
+    ok(&gw, &["vtep", "remove", "200", "192.0.2.1"]);
+    ok(&gw, &["vni", "remove", "200"]);
+    refused(&gw, &["vni", "remove", "200"], "not configured");
+    assert!(lab.ph.ping(H1_IP, 2), "traffic after the changes");
+    let (code, _, err) = vtepgw(&["--api", "http://127.0.0.1:1", "show", "vnis"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("cannot reach"), "{err}");
+}
+
+fn wait_for_static_mac(gw: &Gateway) {
+    common::wait_until(std::time::Duration::from_secs(5), "static MAC", || {
+        ok(gw, &["show", "macs", "--mac", "02:00:00:00:09:01"]).contains("static")
+    });
+}
+
+#[test]
+fn changes_from_the_cli_need_the_token_file() {
+    let lab = Lab::new();
+    let token = common::temp_path("token");
+    std::fs::write(&token, "cli-token-77\n").unwrap();
+    let config = lab.gateway_config("").replace(
+        "[management]\n",
+        &format!("[management]\ntoken_file = \"{}\"\n", token.display()),
+    );
+    let gw = Gateway::start(&config);
+    refused(&gw, &["vni", "add", "200"], "Authorization: Bearer");
+    let wrong = common::temp_path("token");
+    std::fs::write(&wrong, "nope").unwrap();
+    refused(
+        &gw,
+        &["--token-file", wrong.to_str().unwrap(), "vni", "add", "200"],
+        "wrong bearer token",
+    );
+    assert!(
+        !ok(&gw, &["show", "vnis"]).contains("\n200 "),
+        "reads need no token"
+    );
+    ok(
+        &gw,
+        &["--token-file", token.to_str().unwrap(), "vni", "add", "200"],
+    );
+    assert!(ok(&gw, &["show", "vnis"])
+        .lines()
+        .any(|l| l.starts_with("200 ")));
+}
+
+#[test]
+fn help_explains_every_command() {
+    let (code, out, _) = vtepgw(&["--help"]);
+    assert_eq!(code, 0);
+    for cmd in [
+        "run",
+        "check-config",
+        "show",
+        "vni",
+        "vtep",
+        "mac",
+        "vlan",
+        "config",
+    ] {
+        assert!(
+            out.lines().any(|l| l.trim_start().starts_with(cmd)),
+            "{cmd}: {out}"
+        );
+    }
+    let (_, run, _) = vtepgw(&["run", "--help"]);
+    assert!(
+        run.contains("Authorization: Bearer") && run.contains("token_file"),
+        "{run}"
+    );
+    let (_, add, _) = vtepgw(&["vni", "add", "--help"]);
+    assert!(
+        add.contains("--flood <IP>") && add.contains("--api"),
+        "{add}"
+    );
+    let (_, show, _) = vtepgw(&["show", "--help"]);
+    for what in [
+        "vnis", "macs", "counters", "config", "mtu", "vteps", "workers",
+    ] {
+        assert!(show.contains(what), "{what}: {show}");
+    }
+    let (code, _, err) = vtepgw(&["vni", "add", "not-a-number"]);
+    assert_eq!(code, 2, "usage errors exit 2: {err}");
+}

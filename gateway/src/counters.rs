@@ -4,7 +4,8 @@
 //! is a relaxed load and store (a plain `mov` on x86) instead of a locked
 //! read-modify-write, and no cache line bounces between cores.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::net::Ipv4Addr;
+use std::sync::atomic::{fence, AtomicU64, Ordering::*};
 
 /// A counter with one writer thread and any number of readers.
 #[derive(Default, Debug)]
@@ -128,6 +129,78 @@ pub struct VniCounters {
     pub flood_to_ports: Counter,
 }
 
+/// Traffic exchanged with one remote VTEP, in a slot of the worker's
+/// per-VTEP array indexed like the VTEP table. The table may hand a slot
+/// to another VTEP after the first is forgotten, so the slot records whose
+/// counts it holds and starts over for a new owner.
+#[derive(Default, Debug)]
+pub struct VtepCounters {
+    /// Tagged IPv4 address of the VTEP counted here (0: none yet). Odd
+    /// states are never visible: the owner is cleared while counts reset.
+    owner: AtomicU64,
+    /// VXLAN packets received from the VTEP (whole outer frames).
+    pub rx_packets: Counter,
+    pub rx_bytes: Counter,
+    /// VXLAN packets encapsulated to the VTEP (whole outer frames).
+    pub tx_packets: Counter,
+    pub tx_bytes: Counter,
+}
+
+const OWNER_TAG: u64 = 1 << 32;
+
+impl VtepCounters {
+    /// Makes `vtep` the owner, resetting the counts if the slot held
+    /// another VTEP's. Only the owning worker may call this.
+    #[inline]
+    fn claim(&self, vtep: Ipv4Addr) {
+        let owner = OWNER_TAG | u64::from(u32::from(vtep));
+        if self.owner.load(Relaxed) != owner {
+            self.owner.store(0, Relaxed);
+            fence(Release);
+            for c in [
+                &self.rx_packets,
+                &self.rx_bytes,
+                &self.tx_packets,
+                &self.tx_bytes,
+            ] {
+                c.reset();
+            }
+            self.owner.store(owner, Release);
+        }
+    }
+
+    /// Counts a packet of `bytes` received from `vtep` (owning worker only).
+    #[inline]
+    pub fn count_rx(&self, vtep: Ipv4Addr, bytes: usize) {
+        self.claim(vtep);
+        self.rx_packets.inc();
+        self.rx_bytes.add(bytes as u64);
+    }
+
+    /// Counts a packet of `bytes` sent to `vtep` (owning worker only).
+    #[inline]
+    pub fn count_tx(&self, vtep: Ipv4Addr, bytes: usize) {
+        self.claim(vtep);
+        self.tx_packets.inc();
+        self.tx_bytes.add(bytes as u64);
+    }
+
+    /// (VTEP, rx packets, rx bytes, tx packets, tx bytes), read by any
+    /// thread; None if unused or if the owner changed during the read.
+    pub fn read(&self) -> Option<(Ipv4Addr, [u64; 4])> {
+        let owner = self.owner.load(Acquire);
+        let counts = [
+            self.rx_packets.get(),
+            self.rx_bytes.get(),
+            self.tx_packets.get(),
+            self.tx_bytes.get(),
+        ];
+        fence(Acquire);
+        (owner != 0 && self.owner.load(Relaxed) == owner)
+            .then(|| (Ipv4Addr::from(owner as u32), counts))
+    }
+}
+
 /// Everything one worker counts.
 #[derive(Debug)]
 pub struct WorkerCounters {
@@ -135,6 +208,8 @@ pub struct WorkerCounters {
     pub ports: Box<[PortCounters]>,
     /// By VNI slot.
     pub vnis: Box<[VniCounters]>,
+    /// By VTEP table slot (see [`crate::tables::NextHop::Resolved`]).
+    pub vteps: Box<[VtepCounters]>,
     /// By [`DropReason`].
     pub drops: Box<[Counter]>,
     /// TSC cycles spent in loop iterations that handled at least one packet.
@@ -159,6 +234,9 @@ impl WorkerCounters {
         WorkerCounters {
             ports: (0..ports).map(|_| PortCounters::default()).collect(),
             vnis: (0..vni_slots).map(|_| VniCounters::default()).collect(),
+            vteps: (0..crate::shared::VTEP_TABLE_SLOTS)
+                .map(|_| VtepCounters::default())
+                .collect(),
             drops: (0..DropReason::COUNT).map(|_| Counter::default()).collect(),
             busy_cycles: Counter::default(),
             packets: Counter::default(),
@@ -202,6 +280,19 @@ mod tests {
             DropReason::ALL[DropReason::UnknownVni as usize],
             DropReason::UnknownVni
         );
+    }
+
+    #[test]
+    fn a_vtep_slot_starts_over_for_a_new_owner() {
+        let c = VtepCounters::default();
+        assert_eq!(c.read(), None);
+        let (a, b) = (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(192, 0, 2, 2));
+        c.count_rx(a, 100);
+        c.count_tx(a, 60);
+        c.count_tx(a, 60);
+        assert_eq!(c.read(), Some((a, [1, 100, 2, 120])));
+        c.count_tx(b, 70);
+        assert_eq!(c.read(), Some((b, [0, 0, 1, 70])));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! What the management plane needs from the NIC layer, without depending on it.
 
 /// A NIC's own counters (what the driver saw, before the pipeline).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
 pub struct NicStats {
     pub rx_packets: u64,
     pub tx_packets: u64,

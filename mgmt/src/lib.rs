@@ -1,11 +1,19 @@
 //! The management plane: an HTTP server on the main lcore (never on a
-//! worker core) serving Prometheus metrics and health, reading the data
-//! plane's counters only when asked.
+//! worker core) serving the `/api/v1` REST API, Prometheus metrics and
+//! health, reading the data plane's counters only when asked and changing
+//! its configuration only through [`apply::Applier`].
 
 pub mod api;
+pub mod apply;
 mod devices;
+mod live;
 pub mod metrics;
 pub mod server;
+#[cfg(test)]
+mod testkit;
+pub mod totals;
 
+pub use api::auth::read_token;
+pub use apply::Applier;
 pub use devices::{Devices, NicStats, PoolStats};
 pub use server::{serve, AppState};

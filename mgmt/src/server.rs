@@ -1,10 +1,14 @@
-//! The HTTP server: routes and shared state.
+//! The HTTP server: shared state, the router built from the route table,
+//! and the two routes outside `/api/v1` (`/metrics`, `/healthz`).
 
+use crate::api::error::ApiError;
+use crate::api::{auth, routes};
+use crate::apply::Applier;
 use crate::devices::Devices;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
+use axum::http::{Method, Uri};
 use axum::response::IntoResponse;
-use axum::routing::get;
 use axum::{Json, Router};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,19 +19,55 @@ use vtepgw_gateway::shared::Shared;
 pub struct AppState {
     pub shared: Arc<Shared>,
     pub devices: Arc<dyn Devices>,
+    pub applier: Arc<Applier>,
+    /// The bearer token changes must present, if one is configured.
+    pub token: Option<Arc<str>>,
 }
 
-/// The router with every route.
+impl AppState {
+    /// State without a token (every change allowed).
+    pub fn new(shared: Arc<Shared>, devices: Arc<dyn Devices>, applier: Applier) -> Self {
+        AppState {
+            shared,
+            devices,
+            applier: Arc::new(applier),
+            token: None,
+        }
+    }
+
+    /// Requires `Authorization: Bearer <token>` on every change.
+    pub fn with_token(mut self, token: Option<String>) -> Self {
+        self.token = token.map(Arc::from);
+        self
+    }
+}
+
+/// The router with every route of [`routes`], behind the token check.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(healthz))
-        .route("/api/v1/config", get(crate::api::config))
-        .route("/api/v1/mtu", get(crate::api::mtu))
+    let mut r = Router::new();
+    for route in routes() {
+        r = r.route(route.path, route.method_router());
+    }
+    r.fallback(no_route)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
         .with_state(state)
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found(
+        "",
+        format!(
+            "no route {method} {}; GET /api/v1/openapi.json lists them",
+            uri.path()
+        ),
+    )
+}
+
+/// `GET /metrics`: rendered off the async workers (it walks every counter).
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let body =
         tokio::task::spawn_blocking(move || crate::metrics::render(&state.shared, &*state.devices))
             .await
@@ -38,7 +78,8 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+/// `GET /healthz`.
+pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let snap = state.shared.snapshot.load();
     Json(serde_json::json!({
         "status": if state.shared.stopping() { "stopping" } else { "ok" },

@@ -62,10 +62,10 @@ impl<B: PacketBuf> Pipeline<B> {
         mut pkt: B,
     ) {
         let u = &env.snap.underlay;
-        let dst_mac = match self.shared.vteps.lookup(vtep) {
+        let (dst_mac, vtep_slot) = match self.shared.vteps.lookup(vtep) {
             Some(NextHop::Resolved { mac, slot }) => {
                 self.shared.vteps.map().touch(slot, env.now);
-                mac
+                (mac, slot)
             }
             Some(NextHop::Pending) => return self.drop_packet(DropReason::VtepUnresolved),
             None => {
@@ -93,6 +93,7 @@ impl<B: PacketBuf> Pipeline<B> {
             vni,
         };
         write_outer(pkt.data_mut(), &outer);
+        self.counters.vteps[vtep_slot].count_tx(vtep, pkt.len());
         self.send(io, UNDERLAY_PORT, pkt);
     }
 

@@ -191,6 +191,35 @@ fn decap_floods_locally_learns_and_then_encaps_unicast() {
 }
 
 #[test]
+fn traffic_is_counted_per_remote_vtep_in_each_direction() {
+    let mut rig = Rig::resolved();
+    let inner = host_udp(HOST_P0, HOST_V1, 1000, 50);
+    let from_vtep1 = vxlan_from(VTEP1, VTEP1_MAC, 100, &inner);
+    rig.inject(0, &from_vtep1);
+    rig.inject(0, &from_vtep1);
+    rig.run();
+    // A broadcast from phys0 goes to both VTEPs; the reply to HOST_V1 to VTEP1 only.
+    rig.inject(1, &tag(&host_udp(BROADCAST, HOST_P0, 1, 20), 10));
+    rig.inject(1, &tag(&host_udp(HOST_V1, HOST_P0, 1000, 50), 10));
+    rig.run();
+    let sent = rig.take(0);
+    let bytes_to = |vtep: Ipv4Addr| -> u64 {
+        sent.iter()
+            .filter(|f| f[30..34] == vtep.octets())
+            .map(|f| f.len() as u64)
+            .sum()
+    };
+    let read = |vtep: Ipv4Addr| {
+        let slot = rig.shared.vteps.slot(vtep).unwrap();
+        rig.shared.workers[0].vteps[slot].read().unwrap()
+    };
+    let rx = from_vtep1.len() as u64;
+    assert_eq!(read(VTEP1), (VTEP1, [2, 2 * rx, 2, bytes_to(VTEP1)]));
+    assert_eq!(read(VTEP2), (VTEP2, [0, 0, 1, bytes_to(VTEP2)]));
+    assert!(bytes_to(VTEP2) > 0);
+}
+
+#[test]
 fn bum_from_one_vtep_never_reaches_another() {
     let mut rig = Rig::resolved();
     // HOST_V2 learned behind VTEP2.

@@ -107,6 +107,9 @@ impl<B: PacketBuf> Pipeline<B> {
         let Some(vni) = env.snap.vni(d.slot) else {
             return self.drop_packet(DropReason::UnknownVni);
         };
+        if let Some(slot) = self.shared.vteps.slot(d.vtep) {
+            self.counters.vteps[slot].count_rx(d.vtep, pkt.len());
+        }
         let inner = &pkt.data()[d.inner_start..d.inner_start + d.inner_len];
         let mut dst = [0u8; 6];
         let mut src = [0u8; 6];

@@ -61,6 +61,29 @@ impl VtepTable {
         })
     }
 
+    /// The table slot of a VTEP (resolved or not), which also indexes
+    /// the workers' per-VTEP counters.
+    #[inline]
+    pub fn slot(&self, vtep: Ipv4Addr) -> Option<usize> {
+        self.map.get(vtep_key(vtep)).map(|hit| hit.slot)
+    }
+
+    /// Every VTEP in the table: (address, next hop, last-used second).
+    pub fn entries(&self) -> impl Iterator<Item = (Ipv4Addr, NextHop, u32)> + '_ {
+        (0..self.map.capacity()).filter_map(|s| {
+            let (key, value) = self.map.entry_at(s)?;
+            let ip = Ipv4Addr::from(key as u32);
+            let next_hop = if value & RESOLVED == 0 {
+                NextHop::Pending
+            } else {
+                let mut mac = [0u8; 6];
+                mac.copy_from_slice(&value.to_be_bytes()[2..]);
+                NextHop::Resolved { mac, slot: s }
+            };
+            Some((ip, next_hop, self.map.seen(s)))
+        })
+    }
+
     /// The underlying map.
     pub fn map(&self) -> &AtomicMap {
         &self.map
@@ -84,5 +107,11 @@ mod tests {
         w.insert(vtep_key(ip), next_hop_value(Some(mac)), 0)
             .unwrap();
         assert!(matches!(t.lookup(ip), Some(NextHop::Resolved { mac: m, .. }) if m == mac));
+        let slot = t.slot(ip).unwrap();
+        let all: Vec<_> = t.entries().collect();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].0, ip);
+        assert_eq!(all[0].1, NextHop::Resolved { mac, slot });
+        assert_eq!(t.slot(Ipv4Addr::new(192, 0, 2, 2)), None);
     }
 }

@@ -1,0 +1,114 @@
+//! API errors: a status and JSON `{"error": "...", "errors": [{"path",
+//! "reason"}]}`, where `path` names the offending field.
+
+use crate::apply::ApplyError;
+use axum::http::header::WWW_AUTHENTICATE;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use vtepgw_config::ConfigError;
+
+/// An error response.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// One line for humans.
+    pub error: String,
+    /// Every problem, by field path.
+    pub errors: Vec<ConfigError>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, error: impl Into<String>, errors: Vec<ConfigError>) -> Self {
+        ApiError {
+            status,
+            error: error.into(),
+            errors,
+        }
+    }
+
+    fn one(status: StatusCode, path: &str, reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        let error = if path.is_empty() {
+            reason.clone()
+        } else {
+            format!("{path}: {reason}")
+        };
+        ApiError::new(
+            status,
+            error,
+            vec![ConfigError {
+                path: path.into(),
+                reason,
+            }],
+        )
+    }
+
+    /// 400: the request itself is malformed (body, path or query).
+    pub fn bad_request(path: &str, reason: impl Into<String>) -> Self {
+        ApiError::one(StatusCode::BAD_REQUEST, path, reason)
+    }
+
+    /// 404: no such VNI, port, VTEP, MAC or binding.
+    pub fn not_found(path: &str, reason: impl Into<String>) -> Self {
+        ApiError::one(StatusCode::NOT_FOUND, path, reason)
+    }
+
+    /// 409: it already exists, or something else still uses it.
+    pub fn conflict(path: &str, reason: impl Into<String>) -> Self {
+        ApiError::one(StatusCode::CONFLICT, path, reason)
+    }
+
+    /// 401: a change without the right bearer token.
+    pub fn unauthorized(reason: impl Into<String>) -> Self {
+        ApiError::one(StatusCode::UNAUTHORIZED, "", reason)
+    }
+
+    /// 500: the gateway failed to do something it should be able to.
+    pub fn internal(reason: impl Into<String>) -> Self {
+        ApiError::one(StatusCode::INTERNAL_SERVER_ERROR, "", reason)
+    }
+}
+
+impl From<ApplyError> for ApiError {
+    fn from(e: ApplyError) -> Self {
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        match e {
+            ApplyError::Invalid(errors) => {
+                let n = errors.0.len();
+                let first = errors.0.first().map(ToString::to_string);
+                let error = match (n, first) {
+                    (1, Some(first)) => format!("invalid configuration: {first}"),
+                    (_, Some(first)) => {
+                        format!("invalid configuration ({n} problems): {first}; ...")
+                    }
+                    _ => "invalid configuration".into(),
+                };
+                ApiError::new(status, error, errors.0)
+            }
+            ApplyError::NeedsRestart(errors) => {
+                let fields: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+                let error = format!(
+                    "cannot be changed on a running gateway (needs a restart): {}",
+                    fields.join(", ")
+                );
+                ApiError::new(status, error, errors)
+            }
+            ApplyError::Build(reason) => ApiError::one(status, "", reason),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(serde_json::json!({
+            "error": self.error,
+            "errors": self.errors,
+        }));
+        if self.status == StatusCode::UNAUTHORIZED {
+            (self.status, [(WWW_AUTHENTICATE, "Bearer")], body).into_response()
+        } else {
+            (self.status, body).into_response()
+        }
+    }
+}

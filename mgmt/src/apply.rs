@@ -1,0 +1,162 @@
+//! The one path every configuration change takes: copy the running config,
+//! edit the copy, validate it whole, check it can be applied live, compile
+//! a snapshot and publish it. Any failure leaves everything as it was.
+//! Changes are serialised by a lock held only on the management runtime.
+
+use crate::live::restart_needed;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use vtepgw_config::{Config, ConfigError, ConfigErrors, ConfigWarning};
+use vtepgw_gateway::shared::Shared;
+use vtepgw_gateway::snapshot::Snapshot;
+
+/// Why a candidate config was not applied.
+#[derive(Debug)]
+pub enum ApplyError {
+    /// Validation found these problems.
+    Invalid(ConfigErrors),
+    /// Valid, but these fields cannot change while running.
+    NeedsRestart(Vec<ConfigError>),
+    /// The data plane could not compile it.
+    Build(String),
+}
+
+/// The outcome of an accepted change.
+#[derive(Debug, Serialize)]
+pub struct Applied {
+    /// Generation of the running config afterwards.
+    pub generation: u64,
+    /// False when the candidate equalled the running config (nothing published).
+    pub changed: bool,
+    pub warnings: Vec<ConfigWarning>,
+}
+
+/// A candidate's verdict, without applying it.
+#[derive(Debug, Serialize)]
+pub struct Verdict {
+    /// Valid as a configuration (file or API).
+    pub valid: bool,
+    pub errors: Vec<ConfigError>,
+    pub warnings: Vec<ConfigWarning>,
+    /// Whether the running gateway could switch to it without a restart.
+    pub applicable_live: bool,
+    /// The fields that would need a restart.
+    pub needs_restart: Vec<ConfigError>,
+}
+
+/// Serialises and applies configuration changes.
+pub struct Applier {
+    lock: tokio::sync::Mutex<()>,
+    config_file: Option<PathBuf>,
+    data_room: usize,
+}
+
+impl Applier {
+    /// `config_file` is where `save` writes (the file given to `run`);
+    /// `data_room` is the packet buffers' data room in bytes.
+    pub fn new(config_file: Option<PathBuf>, data_room: usize) -> Self {
+        Applier {
+            lock: tokio::sync::Mutex::new(()),
+            config_file,
+            data_room,
+        }
+    }
+
+    /// Checks a candidate against the rules and the running config.
+    pub fn verdict(&self, running: &Config, candidate: &Config) -> Verdict {
+        let (errors, warnings) = match candidate.validate() {
+            Ok(w) => (Vec::new(), w),
+            Err(e) => (e.0, Vec::new()),
+        };
+        let needs_restart = restart_needed(running, candidate, self.data_room);
+        Verdict {
+            valid: errors.is_empty(),
+            applicable_live: errors.is_empty() && needs_restart.is_empty(),
+            errors,
+            warnings,
+            needs_restart,
+        }
+    }
+
+    /// Applies `edit` to a copy of the running config and, if the result
+    /// is valid and live-applicable, switches the data plane to it.
+    /// Returns what `edit` returned and the outcome; on any error nothing
+    /// changes.
+    pub async fn change<T, E>(
+        &self,
+        shared: &Shared,
+        edit: impl FnOnce(&mut Config) -> Result<T, E>,
+    ) -> Result<(T, Applied), E>
+    where
+        E: From<ApplyError>,
+    {
+        let _guard = self.lock.lock().await;
+        let current = shared.snapshot.load_full();
+        let mut candidate = current.config.clone();
+        let value = edit(&mut candidate)?;
+        if candidate == current.config {
+            let applied = Applied {
+                generation: current.generation,
+                changed: false,
+                warnings: candidate.validate().unwrap_or_default(),
+            };
+            return Ok((value, applied));
+        }
+        let warnings = candidate.validate().map_err(ApplyError::Invalid)?;
+        let refused = restart_needed(&current.config, &candidate, self.data_room);
+        if !refused.is_empty() {
+            return Err(ApplyError::NeedsRestart(refused).into());
+        }
+        let macs: Vec<[u8; 6]> = current.ports.iter().map(|p| p.mac).collect();
+        let generation = current.generation + 1;
+        let snapshot = Snapshot::build(&candidate, &macs, Some(&current), generation)
+            .map_err(|e| ApplyError::Build(e.0))?;
+        shared.publish(snapshot);
+        for w in &warnings {
+            tracing::warn!("config: {w}");
+        }
+        tracing::info!(generation, "configuration changed");
+        Ok((
+            value,
+            Applied {
+                generation,
+                changed: true,
+                warnings,
+            },
+        ))
+    }
+
+    /// The file `save` writes, if the gateway was started from one.
+    pub fn config_file(&self) -> Option<&Path> {
+        self.config_file.as_deref()
+    }
+
+    /// Writes the running config to the config file (atomically: a
+    /// temporary file renamed over it). Returns the path and generation.
+    pub async fn save(&self, shared: &Shared) -> Result<(PathBuf, u64), String> {
+        let _guard = self.lock.lock().await;
+        let path = self
+            .config_file
+            .clone()
+            .ok_or("the gateway was not started from a config file")?;
+        let snapshot = shared.snapshot.load_full();
+        let text = format!(
+            "# Written by vtepgw (POST /api/v1/config/save), generation {}.\n{}",
+            snapshot.generation,
+            snapshot.config.to_toml_string()
+        );
+        let tmp = path.with_extension("toml.tmp");
+        let written = tokio::fs::write(&tmp, text).await;
+        let renamed = match written {
+            Ok(()) => tokio::fs::rename(&tmp, &path).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = renamed {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(format!("cannot write {}: {e}", path.display()));
+        }
+        let generation = snapshot.generation;
+        tracing::info!(path = %path.display(), generation, "configuration saved");
+        Ok((path, snapshot.generation))
+    }
+}

@@ -1,0 +1,163 @@
+//! The workers' counters summed into totals, for `/metrics` and the
+//! `/api/v1/stats` routes alike. Only readers run here, off the packet path.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use vtepgw_gateway::counters::{DropReason, WorkerCounters};
+use vtepgw_gateway::shared::Shared;
+
+fn sum(workers: &[Arc<WorkerCounters>], f: impl Fn(&WorkerCounters) -> u64) -> u64 {
+    workers.iter().map(|w| f(w)).sum()
+}
+
+/// One port's traffic as the pipeline saw it.
+#[derive(Debug, Serialize)]
+pub struct PortTotals {
+    pub port: String,
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+}
+
+/// Every port, underlay first.
+pub fn ports(shared: &Shared) -> Vec<PortTotals> {
+    let w = &shared.workers;
+    let snap = shared.snapshot.load();
+    snap.ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| PortTotals {
+            port: p.name.clone(),
+            rx_packets: sum(w, |c| c.ports[i].rx_packets.get()),
+            rx_bytes: sum(w, |c| c.ports[i].rx_bytes.get()),
+            tx_packets: sum(w, |c| c.ports[i].tx_packets.get()),
+            tx_bytes: sum(w, |c| c.ports[i].tx_bytes.get()),
+        })
+        .collect()
+}
+
+/// One VNI's traffic and MAC table.
+#[derive(Debug, Serialize)]
+pub struct VniTotals {
+    pub vni: u32,
+    /// Frames from physical ports sent into the overlay (once per frame).
+    pub encap_packets: u64,
+    pub encap_bytes: u64,
+    /// Frames from the overlay delivered towards physical ports.
+    pub decap_packets: u64,
+    pub decap_bytes: u64,
+    pub flood_to_vteps: u64,
+    pub flood_to_ports: u64,
+    pub mac_entries: u64,
+    pub macs_learned: u64,
+    pub mac_moves: u64,
+    pub macs_aged: u64,
+    pub mac_limit_hits: u64,
+}
+
+/// Every configured VNI, by VNI.
+pub fn vnis(shared: &Shared) -> Vec<VniTotals> {
+    let w = &shared.workers;
+    let snap = shared.snapshot.load();
+    snap.vni_slots()
+        .iter()
+        .map(|&(vni, slot)| {
+            let i = usize::from(slot);
+            let m = &shared.mac_stats[i];
+            VniTotals {
+                vni,
+                encap_packets: sum(w, |c| c.vnis[i].encap_packets.get()),
+                encap_bytes: sum(w, |c| c.vnis[i].encap_bytes.get()),
+                decap_packets: sum(w, |c| c.vnis[i].decap_packets.get()),
+                decap_bytes: sum(w, |c| c.vnis[i].decap_bytes.get()),
+                flood_to_vteps: sum(w, |c| c.vnis[i].flood_to_vteps.get()),
+                flood_to_ports: sum(w, |c| c.vnis[i].flood_to_ports.get()),
+                mac_entries: m.entries.load(Relaxed),
+                macs_learned: m.learned.get(),
+                mac_moves: m.moved.get(),
+                macs_aged: m.aged.get(),
+                mac_limit_hits: m.limit_hits.get(),
+            }
+        })
+        .collect()
+}
+
+/// Traffic exchanged with one remote VTEP (whole outer frames).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct VtepTotals {
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+}
+
+/// Every remote VTEP that traffic was counted for, by address.
+pub fn vteps(shared: &Shared) -> BTreeMap<Ipv4Addr, VtepTotals> {
+    let mut out: BTreeMap<Ipv4Addr, VtepTotals> = BTreeMap::new();
+    for w in &shared.workers {
+        for (ip, [rp, rb, tp, tb]) in w.vteps.iter().filter_map(|c| c.read()) {
+            let t = out.entry(ip).or_default();
+            t.rx_packets += rp;
+            t.rx_bytes += rb;
+            t.tx_packets += tp;
+            t.tx_bytes += tb;
+        }
+    }
+    out
+}
+
+/// Packets dropped for one reason.
+#[derive(Debug, Serialize)]
+pub struct DropTotals {
+    pub reason: &'static str,
+    pub packets: u64,
+    pub help: &'static str,
+}
+
+/// Every drop reason, zero or not.
+pub fn drops(shared: &Shared) -> Vec<DropTotals> {
+    DropReason::ALL
+        .iter()
+        .map(|&r| DropTotals {
+            reason: r.label(),
+            packets: sum(&shared.workers, |c| c.drops_for(r)),
+            help: r.help(),
+        })
+        .collect()
+}
+
+/// One worker's load.
+#[derive(Debug, Serialize)]
+pub struct WorkerTotals {
+    pub worker: usize,
+    /// Packets received and handled.
+    pub packets: u64,
+    /// Cycles spent in polls that handled packets.
+    pub busy_cycles: u64,
+    pub polls: u64,
+    /// `busy_cycles / packets`; None before the first packet.
+    pub cycles_per_packet: Option<f64>,
+}
+
+/// Every worker.
+pub fn workers(shared: &Shared) -> Vec<WorkerTotals> {
+    shared
+        .workers
+        .iter()
+        .enumerate()
+        .map(|(worker, c)| {
+            let (packets, busy_cycles) = (c.packets.get(), c.busy_cycles.get());
+            WorkerTotals {
+                worker,
+                packets,
+                busy_cycles,
+                polls: c.polls.get(),
+                cycles_per_packet: (packets > 0).then(|| busy_cycles as f64 / packets as f64),
+            }
+        })
+        .collect()
+}
