@@ -764,10 +764,10 @@ fn metrics_pass_promtool_and_match_the_traffic() {
     };
     let before = read();
 
-    // 15 frames h1 -> ph (142-byte inner frames, flooded to phys0 since
-    // ph is not learned yet), then 20 frames ph -> h1 (242 bytes untagged,
-    // 246 tagged on the wire; h1 is learned behind hv1 by then).
-    send_udp(&lab.h1, H1_MAC, PH_MAC, H1_IP, 100, 15);
+    // 15 frames from h1 to a MAC nobody has (142-byte inner frames, so
+    // flooded to phys0), then 20 frames ph -> h1 (242 bytes untagged, 246
+    // tagged on the wire; h1 is learned behind hv1 by then).
+    send_udp(&lab.h1, H1_MAC, "02:00:00:00:09:09", H1_IP, 100, 15);
     wait_until(Duration::from_secs(5), "h1 learned", || {
         api.get(&format!("/api/v1/macs?mac={H1_MAC}"))
             .as_array()

@@ -312,3 +312,110 @@ fn a_bad_config_is_refused_before_dpdk_starts() {
     );
     assert!(!text.contains("EAL:"), "DPDK never started: {text}");
 }
+
+const MTU_DROPS: &str = r#"vtepgw_drops_total{reason="mtu_exceeded"}"#;
+
+/// `ping -M do -s size`: DF set, `size` bytes of ICMP payload (an IP
+/// packet of `size + 28`); true if any reply came back.
+fn ping_sized(ns: &Netns, dst: &str, size: u32, count: u32) -> bool {
+    ns.try_run(&format!(
+        "ping -n -q -M do -s {size} -c {count} -i 0.2 -W 2 {dst}"
+    ))
+    .is_ok()
+}
+
+/// Pings `dst` from `ns` with `count` echo requests of `size` bytes that
+/// must all be lost, and checks that the gateway counted each one (and
+/// nothing else) as `mtu_exceeded`.
+fn assert_oversize_dropped(gw: &Gateway, ns: &Netns, dst: &str, size: u32, count: u32) {
+    let before = gw.metric(MTU_DROPS);
+    assert!(
+        !ping_sized(ns, dst, size, count),
+        "{} -> {dst}: {size}-byte pings got through",
+        ns.name
+    );
+    let want = before + f64::from(count);
+    wait_until(Duration::from_secs(5), "mtu_exceeded drops", || {
+        gw.metric(MTU_DROPS) >= want
+    });
+    assert_eq!(
+        gw.metric(MTU_DROPS),
+        want,
+        "one mtu_exceeded drop per {size}-byte echo request"
+    );
+}
+
+/// Waits until the gateway knows both hosts of a ping (the physical host
+/// and h1), so a frame between them is unicast (one copy, one drop) rather
+/// than flooded.
+fn wait_for_both_macs(gw: &Gateway) {
+    wait_until(Duration::from_secs(5), "both MACs learned", || {
+        gw.metric(r#"vtepgw_mac_table_entries{vni="100"}"#) >= 2.0
+    });
+}
+
+#[test]
+fn oversize_frames_to_the_overlay_are_dropped_and_counted() {
+    let lab = Lab::new();
+    // An underlay MTU of 1400 cannot carry the VLAN's 1500-byte frames: the
+    // config is accepted only with the override, and the data plane then
+    // drops (never fragments) what would not fit.
+    let gw = Gateway::start(&lab.config_with("mtu = 1400\nmtu_check = \"warn\"", ""));
+    assert!(lab.ph.ping(H1_IP, 2), "normal frames pass");
+    wait_for_both_macs(&gw);
+    assert_eq!(gw.metric(MTU_DROPS), 0.0);
+    let cap = Capture::start(Some(&lab.hv1), "u1", "udp port 4789");
+    // Inner frame 14 + 1350 (a 1322-byte ping) + 36 = 1400: fits exactly.
+    assert!(
+        ping_sized(&lab.ph, H1_IP, 1322, 3),
+        "the largest frame that fits the underlay passes"
+    );
+    assert_eq!(gw.metric(MTU_DROPS), 0.0, "nothing dropped at the limit");
+    // One byte more, and well over.
+    assert_oversize_dropped(&gw, &lab.ph, H1_IP, 1323, 3);
+    assert_oversize_dropped(&gw, &lab.ph, H1_IP, 1400, 2);
+    assert!(lab.ph.ping(H1_IP, 2), "normal frames still pass");
+    let pcap = cap.stop();
+    let over = tshark_fields(&pcap, "ip.len > 1400", &["ip.src", "ip.len"]);
+    assert!(over.is_empty(), "nothing over the underlay MTU: {over:?}");
+    let at_limit = tshark_fields(&pcap, "ip.src == 192.0.2.10 && ip.len == 1400", &["ip.len"]);
+    assert_eq!(
+        at_limit.len(),
+        3,
+        "the 3 fitting echo requests went out whole: {at_limit:?}"
+    );
+}
+
+#[test]
+fn oversize_frames_from_the_overlay_are_dropped_and_counted() {
+    let lab = Lab::new();
+    let config = lab.gateway_config("").replace(
+        "device = \"net_af_packet1\"\n",
+        "device = \"net_af_packet1\"\nmtu = 1300\n",
+    );
+    assert!(config.contains("mtu = 1300"), "port MTU set: {config}");
+    let gw = Gateway::start(&config);
+    assert!(lab.h1.ping(PH_IP, 2), "normal frames pass");
+    wait_for_both_macs(&gw);
+    assert_eq!(gw.metric(MTU_DROPS), 0.0);
+    let cap = Capture::start(&lab.ph, "eth0", "");
+    // A 1272-byte ping is a 1300-byte IP packet: exactly the port's MTU.
+    assert!(
+        ping_sized(&lab.h1, PH_IP, 1272, 3),
+        "the largest frame that fits the port passes"
+    );
+    assert_eq!(gw.metric(MTU_DROPS), 0.0, "nothing dropped at the limit");
+    // One byte more, and well over (the kernel VTEP carries up to 1450).
+    assert_oversize_dropped(&gw, &lab.h1, PH_IP, 1273, 3);
+    assert_oversize_dropped(&gw, &lab.h1, PH_IP, 1400, 2);
+    assert!(lab.h1.ping(PH_IP, 2), "normal frames still pass");
+    let pcap = cap.stop();
+    let over = tshark_fields(&pcap, "ip.len > 1300", &["ip.src", "ip.len"]);
+    assert!(over.is_empty(), "nothing over the port MTU: {over:?}");
+    let at_limit = tshark_fields(&pcap, "icmp.type == 8 && ip.len == 1300", &["vlan.id"]);
+    assert_eq!(
+        at_limit,
+        vec![vec!["10".to_string()]; 3],
+        "the 3 fitting echo requests arrived whole, tagged"
+    );
+}

@@ -49,6 +49,10 @@ impl SharedCounter {
     pub fn get(&self) -> u64 {
         self.0.load(Relaxed)
     }
+    /// Starts over at zero.
+    pub fn reset(&self) {
+        self.0.store(0, Relaxed);
+    }
 }
 
 macro_rules! drop_reasons {
@@ -127,6 +131,22 @@ pub struct VniCounters {
     pub flood_to_vteps: Counter,
     /// Copies sent to local ports by flooding.
     pub flood_to_ports: Counter,
+}
+
+impl VniCounters {
+    /// Starts over (owning worker only), when the slot gets a new VNI.
+    pub fn reset(&self) {
+        for c in [
+            &self.encap_packets,
+            &self.encap_bytes,
+            &self.decap_packets,
+            &self.decap_bytes,
+            &self.flood_to_vteps,
+            &self.flood_to_ports,
+        ] {
+            c.reset();
+        }
+    }
 }
 
 /// Traffic exchanged with one remote VTEP, in a slot of the worker's

@@ -26,6 +26,16 @@ pub struct VniMacStats {
     pub limit_hits: SharedCounter,
 }
 
+impl VniMacStats {
+    /// Starts the activity counters over, when the slot gets a new VNI
+    /// (`entries` is kept exact by the learning code).
+    pub fn reset(&self) {
+        for c in [&self.learned, &self.moved, &self.aged, &self.limit_hits] {
+            c.reset();
+        }
+    }
+}
+
 /// Control-thread counters.
 #[derive(Default, Debug)]
 pub struct ControlStats {

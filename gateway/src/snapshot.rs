@@ -104,6 +104,10 @@ pub struct Snapshot {
     pub vnis: Vec<Option<VniPlan>>,
     /// (VNI, slot), sorted by VNI, for decapsulation.
     vni_index: Vec<(u32, u16)>,
+    /// Where the search for a free slot starts next time: slots are handed
+    /// out round-robin so a removed VNI's slot is reused as late as possible
+    /// (a worker still on an older snapshot may briefly use it).
+    slot_cursor: u16,
     /// The configuration this was built from.
     pub config: Config,
 }
@@ -148,7 +152,7 @@ impl Snapshot {
                 config.port.len() + 1
             )));
         }
-        let slots = assign_slots(config, previous);
+        let (slots, slot_cursor) = assign_slots(config, previous);
         let u = &config.underlay;
         let underlay = UnderlayPlan {
             ip: u.address.addr,
@@ -210,8 +214,18 @@ impl Snapshot {
             ports,
             vnis,
             vni_index,
+            slot_cursor,
             config: config.clone(),
         })
+    }
+
+    /// Slots that hold a VNI here and held another VNI, or none, in `old`.
+    /// Whoever counts per slot starts those counts over.
+    pub fn slots_taken_over<'a>(&'a self, old: &'a Snapshot) -> impl Iterator<Item = u16> + 'a {
+        self.vni_index
+            .iter()
+            .filter(move |&&(vni, slot)| old.vni(slot).is_none_or(|o| o.vni != vni))
+            .map(|&(_, slot)| slot)
     }
 
     /// The slot of a VNI carried in a VXLAN header.
@@ -235,8 +249,9 @@ impl Snapshot {
     }
 }
 
-/// Keeps each VNI's previous slot; new VNIs take the lowest free slots.
-fn assign_slots(config: &Config, previous: Option<&Snapshot>) -> HashMap<u32, u16> {
+/// Keeps each VNI's previous slot; new VNIs take free slots round-robin
+/// from the previous snapshot's cursor. Returns the slots and the new cursor.
+fn assign_slots(config: &Config, previous: Option<&Snapshot>) -> (HashMap<u32, u16>, u16) {
     let mut slots = HashMap::new();
     let mut used = vec![false; VNI_SLOTS];
     for v in &config.vni {
@@ -245,14 +260,18 @@ fn assign_slots(config: &Config, previous: Option<&Snapshot>) -> HashMap<u32, u1
             used[usize::from(slot)] = true;
         }
     }
-    let mut free = (0..VNI_SLOTS as u16).filter(|&s| !used[usize::from(s)]);
+    let mut cursor = previous.map_or(0, |p| usize::from(p.slot_cursor));
     for v in &config.vni {
-        if let std::collections::hash_map::Entry::Vacant(e) = slots.entry(v.id) {
-            // Enough free slots: build() checked the VNI count.
-            if let Some(s) = free.next() {
-                e.insert(s);
-            }
+        if slots.contains_key(&v.id) {
+            continue;
         }
+        // build() checked that there are enough slots, so this ends.
+        while used[cursor] {
+            cursor = (cursor + 1) % VNI_SLOTS;
+        }
+        used[cursor] = true;
+        slots.insert(v.id, cursor as u16);
+        cursor = (cursor + 1) % VNI_SLOTS;
     }
-    slots
+    (slots, cursor as u16)
 }

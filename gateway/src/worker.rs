@@ -71,7 +71,11 @@ impl<IO: PortIo> Worker<IO> {
     /// One pass over every port; returns the packets handled.
     pub fn poll_once(&mut self) -> usize {
         if self.shared.generation.load(Acquire) != self.snapshot.generation {
-            self.snapshot = self.shared.snapshot.load_full();
+            let next = self.shared.snapshot.load_full();
+            for slot in next.slots_taken_over(&self.snapshot) {
+                self.counters.vnis[usize::from(slot)].reset();
+            }
+            self.snapshot = next;
         }
         let Worker {
             io,

@@ -62,7 +62,22 @@ impl Port {
         let cargs = CString::new(devargs).expect("device string has no NUL");
         // SAFETY: valid C string; the EAL is initialised.
         let rc = unsafe { ffi::rte_dev_probe(cargs.as_ptr()) };
-        check(|| format!("attaching device \"{devargs}\""), rc)?;
+        check(
+            || {
+                let mut what = format!("attaching device \"{devargs}\"");
+                if name.starts_with("net_af_packet") {
+                    // DPDK 22.11 derives the AF_PACKET fanout group from
+                    // (PID ^ ifindex); another DPDK process on this host can
+                    // already own that group id (EINVAL in the EAL log).
+                    what.push_str(
+                        " (if the EAL log says PACKET_FANOUT: another DPDK \
+                         af_packet process holds the same fanout group; restart vtepgw)",
+                    );
+                }
+                what
+            },
+            rc,
+        )?;
         // SAFETY: as above.
         let rc = unsafe { ffi::rte_eth_dev_get_port_by_name(cname.as_ptr(), &mut id) };
         check(

@@ -603,6 +603,23 @@ impl Gateway {
     /// Writes `config` to a temp file, starts `vtepgw run --config FILE`
     /// (output to a log file) and waits up to 30 s for `GET /healthz` = 200.
     pub fn start(config: &str) -> Gateway {
+        // DPDK 22.11's net_af_packet names its fanout group (PID ^ ifindex),
+        // so two gateways of parallel tests can collide and the second one
+        // fails to attach. A new process has a new PID: try again.
+        for attempt in 1.. {
+            match Gateway::try_start(config) {
+                Ok(gw) => return gw,
+                Err(log) if attempt < 5 && log.contains("could not set PACKET_FANOUT") => {
+                    eprintln!("vtepgw start {attempt}: AF_PACKET fanout group clash; retrying");
+                }
+                Err(log) => panic!("{log}"),
+            }
+        }
+        unreachable!()
+    }
+
+    /// One start; Err(what went wrong, with the log) if vtepgw exited.
+    fn try_start(config: &str) -> Result<Gateway, String> {
         let mgmt = listen_address(config);
         let config_path = temp_path("toml");
         let log_path = config_path.with_extension("log");
@@ -626,14 +643,14 @@ impl Gateway {
         let start = Instant::now();
         loop {
             if matches!(gw.try_get("/healthz"), Ok((200, _))) {
-                return gw;
+                return Ok(gw);
             }
             if let Some(status) = gw.child.try_wait() {
-                panic!(
+                return Err(format!(
                     "vtepgw exited ({status}) before /healthz answered; log {}:\n{}",
                     gw.log_path.display(),
                     tail(&gw.log(), 60)
-                );
+                ));
             }
             if start.elapsed() > Duration::from_secs(30) {
                 panic!(

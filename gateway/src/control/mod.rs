@@ -128,6 +128,11 @@ impl Control {
     }
 
     fn apply_snapshot(&mut self, snap: &Snapshot, old: Option<&Snapshot>, now: u32, now_ms: u64) {
+        if let Some(old) = old {
+            for slot in snap.slots_taken_over(old) {
+                self.shared.mac_stats[usize::from(slot)].reset();
+            }
+        }
         self.learning.sync(&self.shared, snap, old, now);
         self.resolver.sync(&self.shared, snap, now, now_ms);
     }

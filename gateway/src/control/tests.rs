@@ -236,3 +236,47 @@ fn off_link_vteps_resolve_through_the_gateway() {
         Some(NextHop::Resolved { mac, .. }) if mac == router
     ));
 }
+
+/// CONFIG with VNI 200 replaced by `vni` (same untagged binding).
+fn with_vni_200_as(vni: u32) -> String {
+    CONFIG
+        .replace("untagged_vni = 200", &format!("untagged_vni = {vni}"))
+        .replace("id = 200", &format!("id = {vni}"))
+}
+
+#[test]
+fn a_new_vni_gets_a_slot_never_used_before() {
+    let mut rig = Rig::resolved();
+    let old_slot = rig.slot(200);
+    publish(&mut rig, &with_vni_200_as(300), 2);
+    assert_ne!(rig.slot(300), old_slot);
+    assert_ne!(rig.slot(300), rig.slot(100));
+    // And 200 back again does not get its old slot either.
+    publish(&mut rig, CONFIG, 3);
+    assert_ne!(rig.slot(200), old_slot);
+}
+
+#[test]
+fn a_vni_that_takes_over_a_slot_starts_its_counts_at_zero() {
+    let mut rig = Rig::resolved();
+    rig.inject(1, &host_udp(BROADCAST, HOST_P0, 1, 10));
+    rig.run();
+    let slot = usize::from(rig.slot(200));
+    assert_eq!(rig.shared.workers[0].vnis[slot].encap_packets.get(), 1);
+    assert_eq!(rig.shared.mac_stats[slot].learned.get(), 1);
+
+    // Built without history, VNI 300 lands in VNI 200's old slot.
+    let config = Config::from_toml_str(&with_vni_200_as(300)).unwrap();
+    let snap = Snapshot::build(&config, &[UNDERLAY_MAC, PHYS0_MAC, PHYS1_MAC], None, 2).unwrap();
+    assert_eq!(usize::from(snap.vni_slot(300).unwrap()), slot);
+    assert_eq!(
+        snap.slots_taken_over(&rig.shared.snapshot.load()).count(),
+        1
+    );
+    rig.shared.publish(snap);
+    rig.run();
+    assert_eq!(rig.shared.workers[0].vnis[slot].encap_packets.get(), 0);
+    assert_eq!(rig.shared.mac_stats[slot].learned.get(), 0);
+    assert_eq!(rig.shared.mac_stats[slot].entries.load(Relaxed), 0);
+    assert_eq!(rig.lookup(300, &HOST_P0), None, "VNI 200's MACs are gone");
+}
