@@ -1,87 +1,235 @@
 #!/usr/bin/env bash
 # Decap benchmark: VXLAN frames replayed from memory by net_pcap
 # (infinite_rx=1) into the gateway's underlay port, decapsulated, tagged
-# with VLAN 10 and sent to a net_null sink; the baseline is dpdk-testpmd
-# io-forwarding the same capture between the same devices on the same core.
-# Prints Mpps, the ratio and cycles per packet; raw output in perf/out/.
+# with VLAN 10 and sent to a net_null sink. The baseline is dpdk-testpmd
+# io-forwarding the same capture between the same devices on the same
+# forwarding core, measured in the same run just before the gateway.
+# Prints Mpps of each, the ratio and clocks per packet; raw output in
+# perf/out/ (results.tsv for this run, history.tsv across runs).
+#
+# Environment: SECS (measured interval, default 10), WARMUP (default 3),
+# SIZES (outer frame bytes, default "110 600"), PORT (management port,
+# default 19187), VTEPGW (a prebuilt binary: skips setup and the build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ $EUID -eq 0 ]] || exec sudo -E "$0" "$@"
-scripts/setup.sh >/dev/null
-cargo build --release --quiet
-OUT=perf/out; mkdir -p "$OUT"
-SECS=${SECS:-10}
-WARMUP=3
-GW=target/release/vtepgw
-PORT=19187
-HZ=$(awk '/^cpu MHz/ {print $4*1e6; exit}' /proc/cpuinfo)
 
-gw_config() { # pcap
+SECS=${SECS:-10}
+WARMUP=${WARMUP:-3}
+SIZES=${SIZES:-"110 600"}
+PORT=${PORT:-19187}
+PY=/usr/bin/python3
+OUT=perf/out
+FIFO=$OUT/testpmd.fifo
+mkdir -p "$OUT"
+
+if [[ -n ${VTEPGW:-} ]]; then
+    GW=$VTEPGW
+else
+    scripts/setup.sh >/dev/null
+    command -v cargo >/dev/null || PATH=$HOME/.cargo/bin:$PATH
+    cargo build --release --quiet
+    GW=target/release/vtepgw
+fi
+
+# --- processes: every PID we start is recorded and ended on exit ----------
+PIDS=()
+forget() { local p keep=(); for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done; PIDS=("${keep[@]}"); }
+stop_pid() { # pid: SIGTERM, up to 10 s, then SIGKILL
+    local i
+    kill -TERM "$1" 2>/dev/null || true
+    for i in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$1" 2>/dev/null; then echo "bench: pid $1 ignored SIGTERM, killing it" >&2; kill -KILL "$1" || true; fi
+    wait "$1" 2>/dev/null || true
+    forget "$1"
+}
+cleanup() {
+    local p
+    exec 3>&-
+    for p in "${PIDS[@]}"; do stop_pid "$p"; done
+    rm -f "$FIFO" "$OUT/results.tsv.tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+die() { echo "bench: $*" >&2; exit 1; }
+
+if curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then
+    die "something already answers on 127.0.0.1:$PORT (a stale vtepgw?); set PORT or stop it"
+fi
+
+# --- gateway ----------------------------------------------------------------
+gw_config() { # underlay-vdev phys0-vdev
     cat <<TOML
 [dataplane]
 main_lcore = 0
 worker_lcores = [1]
 eal_args = ["--no-huge", "-m", "1024", "--no-pci", "--file-prefix", "vgwbench",
-            "--vdev", "net_pcap0,rx_pcap=$PWD/$1,infinite_rx=1", "--vdev", "net_null1,no-rx=1"]
+            "--vdev", "$1", "--vdev", "$2"]
 mbufs = 32767
+burst_size = 32
+idle_sleep_us = 0
 [management]
 listen = "127.0.0.1:$PORT"
 [underlay]
-device = "net_pcap0"
+device = "${1%%,*}"
 address = "192.0.2.10/24"
+udp_port = 4789
 [[port]]
 name = "phys0"
-device = "net_null1"
+device = "${2%%,*}"
 vlans = [{ vlan = 10, vni = 100 }]
 [[vni]]
 id = 100
+flood = []
 TOML
 }
 
-metric() { awk -v s="$2" '$1 == s {print $2}' "$1"; }
+start_gw() { # toml log; sets GW_PID once /healthz answers
+    "$GW" check-config "$1" >/dev/null || die "invalid config $1"
+    "$GW" run --config "$1" >"$2" 2>&1 &
+    GW_PID=$!
+    PIDS+=("$GW_PID")
+    local i
+    for i in $(seq 150); do
+        curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && return 0
+        kill -0 "$GW_PID" 2>/dev/null || { tail -5 "$2" >&2; die "vtepgw exited early, see $2"; }
+        sleep 0.1
+    done
+    die "vtepgw not healthy after 15 s, see $2"
+}
 
-# The pcap PMD's MAC: start once on a tiny capture and read the log.
-/usr/bin/python3 perf/gen_decap_pcap.py "$OUT/probe.pcap" ff:ff:ff:ff:ff:ff 110 4
-gw_config "$OUT/probe.pcap" > "$OUT/probe.toml"
-$GW run --config "$OUT/probe.toml" > "$OUT/probe.log" 2>&1 & pid=$!
-for _ in $(seq 50); do curl -sf "127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
-kill -TERM $pid; wait $pid || true
-MAC=$(grep -o 'port="\?underlay"\? driver=net_pcap mac=[0-9a-f:]*' "$OUT/probe.log" | sed 's/.*mac=//')
-[[ -n $MAC ]] || { echo "no underlay MAC in $OUT/probe.log"; exit 1; }
+metric() { awk -v s="$2" '$1 == s {print $2; f=1} END {if (!f) print "NaN"}' "$1"; }
+delta() { awk -v a="$(metric "$2" "$3")" -v b="$(metric "$1" "$3")" 'BEGIN {printf "%.0f", a - b}'; }
+now() { date +%s.%N; }
 
-printf "%-10s %12s %12s %7s %14s %14s\n" case testpmd_Mpps vtepgw_Mpps ratio testpmd_cyc/pkt vtepgw_cyc/pkt
-for size in 110 600; do
-    pcap="$OUT/decap-$size.pcap"
-    /usr/bin/python3 perf/gen_decap_pcap.py "$pcap" "$MAC" "$size" 1024
-
-    # Baseline: testpmd io forward, same devices, same forwarding core.
-    { echo start; sleep $WARMUP; echo "clear port stats all"; sleep "$SECS";
-      echo "show port stats 1"; echo stop; sleep 1; echo quit; } |
-        dpdk-testpmd --no-huge -m 1024 --no-pci --file-prefix vgwtestpmd -l 0,1 \
-            --vdev "net_pcap0,rx_pcap=$PWD/$pcap,infinite_rx=1" --vdev net_null1,no-rx=1 -- \
-            -i --forward-mode=io --nb-cores=1 --total-num-mbufs=32768 --record-core-cycles \
-            > "$OUT/testpmd-$size.log" 2>&1 || true
-    tp_pkts=$(grep -A5 "NIC statistics for port 1  " "$OUT/testpmd-$size.log" | awk '/TX-packets/ {print $2; exit}')
-    tp_mpps=$(awk -v p="$tp_pkts" -v s="$SECS" 'BEGIN {printf "%.2f", p/s/1e6}')
-    tp_cyc=$(grep -o 'CPU cycles/packet=[0-9.]*' "$OUT/testpmd-$size.log" | tail -1 | cut -d= -f2)
-
-    gw_config "$pcap" > "$OUT/gw-$size.toml"
-    $GW run --config "$OUT/gw-$size.toml" > "$OUT/gw-$size.log" 2>&1 & pid=$!
-    for _ in $(seq 50); do curl -sf "127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
-    sleep $WARMUP
-    curl -s "127.0.0.1:$PORT/metrics" > "$OUT/gw-$size.before"
+# --- testpmd ------------------------------------------------------------------
+# Interactive testpmd fed through a FIFO: "start" only once its ports are up
+# (it takes seconds to start), "show port stats 1" after the warm-up and again
+# SECS later. The second show's Tx-pps is testpmd's own count over its own
+# TSC interval between the two shows, so the rate does not depend on how
+# promptly it read the commands.
+run_testpmd() { # pcap log
+    local log=$2 tp i
+    rm -f "$FIFO"
+    mkfifo "$FIFO"
+    stdbuf -oL -eL dpdk-testpmd --no-huge -m 1024 --no-pci --file-prefix vgwtestpmd -l 0,1 \
+        --vdev "net_pcap0,rx_pcap=$PWD/$1,infinite_rx=1" --vdev net_null1,no-rx=1 -- \
+        -i --forward-mode=io --nb-cores=1 --total-num-mbufs=32768 --record-core-cycles \
+        <"$FIFO" >"$log" 2>&1 &
+    tp=$!
+    PIDS+=("$tp")
+    exec 3>"$FIFO"
+    for i in $(seq 300); do
+        awk '/^Checking link statuses/ {f = 1} f && /^Done/ {ok = 1} END {exit !ok}' "$log" && break
+        kill -0 "$tp" 2>/dev/null || die "testpmd exited early, see $log"
+        sleep 0.1
+    done
+    ((i < 300)) || die "testpmd not ready after 30 s, see $log"
+    echo start >&3
+    sleep "$WARMUP"
+    echo "show port stats 1" >&3
     sleep "$SECS"
-    curl -s "127.0.0.1:$PORT/metrics" > "$OUT/gw-$size.after"
-    kill -TERM $pid; wait $pid || true
-    tx='vtepgw_port_packets_total{direction="tx",port="phys0"}'
-    d_pkts=$(( $(metric "$OUT/gw-$size.after" "$tx") - $(metric "$OUT/gw-$size.before" "$tx") ))
-    w='vtepgw_worker_packets_total{worker="0"}'; c='vtepgw_worker_busy_cycles_total{worker="0"}'
-    d_wp=$(( $(metric "$OUT/gw-$size.after" "$w") - $(metric "$OUT/gw-$size.before" "$w") ))
-    d_cyc=$(( $(metric "$OUT/gw-$size.after" "$c") - $(metric "$OUT/gw-$size.before" "$c") ))
-    gw_mpps=$(awk -v p="$d_pkts" -v s="$SECS" 'BEGIN {printf "%.2f", p/s/1e6}')
-    gw_cyc=$(awk -v c="$d_cyc" -v p="$d_wp" 'BEGIN {printf "%.1f", c/p}')
-    ratio=$(awk -v a="$gw_mpps" -v b="$tp_mpps" 'BEGIN {printf "%.2f", a/b}')
-    drops=$(grep '^vtepgw_drops_total' "$OUT/gw-$size.after" | awk '$2 != 0' | tr '\n' ' ')
-    printf "%-10s %12s %12s %7s %14s %14s\n" "decap-$size" "$tp_mpps" "$gw_mpps" "$ratio" "${tp_cyc:-?}" "$gw_cyc"
-    [[ -z $drops ]] || echo "   gateway drops: $drops"
+    echo "show port stats 1" >&3
+    echo stop >&3
+    echo quit >&3
+    exec 3>&-
+    for i in $(seq 100); do kill -0 "$tp" 2>/dev/null || break; sleep 0.1; done
+    stop_pid "$tp"
+    rm -f "$FIFO"
+}
+
+# --- machine --------------------------------------------------------------------
+{
+    echo "date: $(date -u +%FT%TZ)"
+    echo "cpu: $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(nproc) cores"
+    echo "dpdk: $(pkg-config --modversion libdpdk 2>/dev/null || echo '?')"
+    echo "vtepgw: $GW, git $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- . ':!perf' 2>/dev/null || echo ' + uncommitted changes outside perf/')"
+    echo "loadavg before: $(cat /proc/loadavg)"
+    echo "SECS=$SECS WARMUP=$WARMUP SIZES=$SIZES"
+} >"$OUT/machine.txt"
+cat "$OUT/machine.txt"
+
+# --- the underlay MAC: the pcap PMD's, read from a short probe run ----------------
+$PY perf/gen_decap_pcap.py "$OUT/probe.pcap" 02:00:00:00:00:99 110 --count 4
+gw_config "net_pcap0,rx_pcap=$PWD/$OUT/probe.pcap" "net_null1,no-rx=1" >"$OUT/probe.toml"
+start_gw "$OUT/probe.toml" "$OUT/probe.log"
+stop_pid "$GW_PID"
+MAC=$(grep 'port started' "$OUT/probe.log" | grep 'underlay' | grep -o 'mac=[0-9a-fA-F:]*' | head -1 | cut -d= -f2)
+[[ $MAC =~ ^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$ ]] || die "no underlay MAC in $OUT/probe.log"
+echo "underlay MAC (net_pcap0): $MAC"
+
+hdr=$(printf "%-10s %9s %9s %6s %10s %10s %10s %10s" case tp_Mpps gw_Mpps ratio tp_cyc/pkt gw_cyc/pkt tp_tsc/pps gw_tsc/pps)
+printf "%s\n" "$hdr" >"$OUT/results.tsv.tmp"
+notes=()
+for size in $SIZES; do
+    pcap=$OUT/decap-$size.pcap
+    $PY perf/gen_decap_pcap.py "$pcap" "$MAC" "$size" --count 1024
+
+    # Check once that the gateway does decapsulate this capture: replay it
+    # once (no infinite_rx) and capture what leaves phys0.
+    rm -f "$OUT/verify-$size.pcap"
+    gw_config "net_pcap0,rx_pcap=$PWD/$pcap" "net_pcap1,tx_pcap=$PWD/$OUT/verify-$size.pcap" >"$OUT/verify-$size.toml"
+    start_gw "$OUT/verify-$size.toml" "$OUT/verify-$size.log"
+    sleep 1
+    curl -s "http://127.0.0.1:$PORT/metrics" >"$OUT/verify-$size.metrics"
+    stop_pid "$GW_PID"
+    $PY - "$OUT/verify-$size.pcap" "$size" 1024 <<'EOF' || die "the gateway's output for this capture is wrong (see $OUT/verify-$size.*)"
+import sys
+from scapy.all import rdpcap, Dot1Q, UDP, Ether
+path, size, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+pkts = rdpcap(path)
+ok = [p for p in pkts if Dot1Q in p and p[Dot1Q].vlan == 10 and UDP in p
+      and p[UDP].dport == 7000 and len(p) == size - 50 + 4]
+srcs = {p[Ether].src for p in ok}
+flows = {(p["IP"].src, p[UDP].sport) for p in ok}
+print(f"verify {size}: {len(pkts)} frames out of phys0, {len(ok)} VLAN-10 decapsulated "
+      f"({size - 50 + 4} bytes), {len(srcs)} inner source MACs, {len(flows)} flows")
+sys.exit(0 if len(pkts) == count and len(ok) == count and len(srcs) == 16 and len(flows) == 256 else 1)
+EOF
+
+    # Baseline.
+    run_testpmd "$pcap" "$OUT/testpmd-$size.log"
+    tl=$OUT/testpmd-$size.log
+    tp_pps=$(grep 'Tx-pps:' "$tl" | tail -1 | awk '{print $2}')
+    tp_first=$(grep -A4 'NIC statistics for port 1 ' "$tl" | awk '/TX-packets:/ {print $2; exit}')
+    tp_cyc=$(grep -o 'CPU cycles/packet=[0-9.]*' "$tl" | tail -1 | cut -d= -f2)
+    tp_mhz=$(grep -o 'at [0-9]* MHz Clock' "$tl" | tail -1 | awk '{print $2}')
+    [[ -n $tp_pps && -n $tp_first && $tp_first -gt 0 ]] || die "could not read testpmd's rate from $tl"
+
+    # The gateway.
+    gw_config "net_pcap0,rx_pcap=$PWD/$pcap,infinite_rx=1" "net_null1,no-rx=1" >"$OUT/gw-$size.toml"
+    start_gw "$OUT/gw-$size.toml" "$OUT/gw-$size.log"
+    sleep "$WARMUP"
+    b=$OUT/gw-$size.before a=$OUT/gw-$size.after
+    t0=$(now); curl -sf "http://127.0.0.1:$PORT/metrics" >"$b"; t1=$(now)
+    sleep "$SECS"
+    t2=$(now); curl -sf "http://127.0.0.1:$PORT/metrics" >"$a"; t3=$(now)
+    stop_pid "$GW_PID"
+    dt=$(awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" 'BEGIN {printf "%.6f", (c + d) / 2 - (a + b) / 2}')
+    d_tx=$(delta "$b" "$a" 'vtepgw_port_packets_total{direction="tx",port="phys0"}')
+    d_rx=$(delta "$b" "$a" 'vtepgw_port_packets_total{direction="rx",port="underlay"}')
+    d_wp=$(delta "$b" "$a" 'vtepgw_worker_packets_total{worker="0"}')
+    d_cyc=$(delta "$b" "$a" 'vtepgw_worker_busy_cycles_total{worker="0"}')
+    d_polls=$(delta "$b" "$a" 'vtepgw_worker_polls_total{worker="0"}')
+    gw_hz=$(metric "$a" vtepgw_tsc_hz)
+
+    row=$(awk -v s="$size" -v tpp="$tp_pps" -v tpc="${tp_cyc:-NaN}" -v mhz="${tp_mhz:-NaN}" \
+        -v tx="$d_tx" -v dt="$dt" -v cyc="$d_cyc" -v wp="$d_wp" -v hz="$gw_hz" 'BEGIN {
+        gwpps = tx / dt
+        printf "%-10s %9.2f %9.2f %6.3f %10.1f %10.1f %10.1f %10.1f",
+            "decap-" s, tpp / 1e6, gwpps / 1e6, gwpps / tpp, tpc, cyc / wp,
+            mhz * 1e6 / tpp, hz / gwpps }')
+    printf "%s\n" "$row" >>"$OUT/results.tsv.tmp"
+    # Anything odd: drops, and whether the counters agree.
+    drops=$(grep '^vtepgw_drops_total' "$a" | awk '$2 != 0 {printf "%s=%s ", $1, $2}')
+    [[ -z $drops ]] || notes+=("decap-$size: non-zero drop counters: $drops")
+    notes+=("decap-$size: gateway interval ${dt}s, underlay rx $d_rx, phys0 tx $d_tx, worker packets $d_wp, polls $d_polls ($(awk -v p="$d_wp" -v n="$d_polls" 'BEGIN {printf "%.1f", p / n}') pkts/poll); testpmd at start of interval: $tp_first pkts already forwarded")
 done
+
+mv "$OUT/results.tsv.tmp" "$OUT/results.tsv"
+echo
+cat "$OUT/results.tsv"
+printf "  %s\n" "${notes[@]}"
+stamp=$(date -u +%FT%TZ)
+tail -n +2 "$OUT/results.tsv" | sed "s/^/$stamp secs=$SECS /" >>"$OUT/history.tsv"
+echo "tp = dpdk-testpmd io, gw = vtepgw; cyc/pkt = busy TSC cycles per packet from each one's own counters; tsc/pps = TSC Hz / packets per second"
