@@ -144,7 +144,21 @@ demo_ping h2$T 203.0.113.3
 
 echo "== gateway counters (non-zero)"
 curl -s "http://$MGMT/metrics" | grep -E '^vtepgw_(port|vni|flood|mac_table|drops|arp)' | grep -v ' 0$' | sed 's/^/   /'
-echo "== learned MACs"
-in_ns hv1$T bridge fdb show dev vxlan100 | sed 's/^/   hv1: /'
+CLI=(target/release/vtepgw --api "http://$MGMT")
+echo "== the gateway's MAC table and remote VTEPs (operator CLI over the REST API)"
+"${CLI[@]}" show macs | sed 's/^/   /'
+"${CLI[@]}" show vteps | sed 's/^/   /'
+echo "== live changes while ph pings h1: add VNI 200 on VLAN 20, then remove it"
+in_ns ph$T ping -c 20 -i 0.1 -W 2 203.0.113.1 >"$WORK/ping.txt" &
+PING_PID=$!
+sleep 0.3
+"${CLI[@]}" vni add 200 --flood 192.0.2.1 | sed 's/^/   /'
+"${CLI[@]}" vlan add phys0 20 200 | sed 's/^/   /'
+"${CLI[@]}" show vnis | sed 's/^/   /'
+"${CLI[@]}" vlan remove phys0 20 | sed 's/^/   /'
+"${CLI[@]}" vni remove 200 | sed 's/^/   /'
+wait "$PING_PID" || true
+echo "   ping during the changes: $(grep -o '[0-9]* packets transmitted, [0-9]* received' "$WORK/ping.txt")"
+grep -q ' 0% packet loss' "$WORK/ping.txt" || status=1
 
 exit $status
