@@ -50,6 +50,12 @@ fn mbuf_data_room(config: &Config) -> u16 {
     underlay.max(physical).max(2048) as u16
 }
 
+/// The IP MTU of a NIC whose frames (with `l2` bytes of Ethernet header)
+/// must fit a buffer of `data_room` bytes.
+fn nic_mtu(data_room: usize, l2: usize) -> u16 {
+    u16::try_from(data_room - l2).unwrap_or(u16::MAX)
+}
+
 /// The NIC layer as the management plane sees it.
 struct DpdkDevices {
     ports: Vec<Port>,
@@ -103,24 +109,31 @@ pub fn run(config: Config, config_file: &Path) -> Result<()> {
     let queues = d.worker_lcores.len() as u16;
 
     let mut ports = Vec::new();
+    // The NICs get the largest MTU the buffers hold where the driver takes
+    // it (else the configured one): the data plane enforces the configured
+    // MTUs in software and counts what it drops, so a live MTU change
+    // within the buffers never has to reconfigure a running NIC.
+    let room = usize::from(data_room);
     let devices = std::iter::once((
         "underlay",
         config.underlay.device.as_str(),
-        config.underlay.mtu,
+        [nic_mtu(room, 14), config.underlay.mtu],
         false,
     ))
-    .chain(
-        config
-            .port
-            .iter()
-            .map(|p| (p.name.as_str(), p.device.as_str(), p.mtu, true)),
-    );
-    for (name, device, mtu, promiscuous) in devices {
+    .chain(config.port.iter().map(|p| {
+        (
+            p.name.as_str(),
+            p.device.as_str(),
+            [nic_mtu(room, 18), p.mtu],
+            true,
+        )
+    }));
+    for (name, device, mtus, promiscuous) in devices {
         let id = Port::attach(device).with_context(|| format!("port {name}"))?;
         if ports.iter().any(|p: &Port| p.id == id) {
             bail!("port {name}: device \"{device}\" is already used by another port");
         }
-        let port = Port::start(id, name, queues, mtu, promiscuous, pool)?;
+        let port = Port::start(id, name, queues, &mtus, promiscuous, pool)?;
         tracing::info!(port = %port.name, driver = %port.driver, mac = %fmt_mac(&port.mac()), "port started");
         ports.push(port);
     }

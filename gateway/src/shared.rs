@@ -43,6 +43,8 @@ pub struct ControlStats {
     pub arp_resolved: SharedCounter,
     /// Learning refused because the whole MAC table is full.
     pub mac_table_full: SharedCounter,
+    /// Remote VTEPs not tracked because the VTEP table is half full.
+    pub vtep_table_full: SharedCounter,
     /// Remote VTEPs with no route (off-link and no gateway configured).
     pub vtep_unreachable: SharedCounter,
     /// Control frames dropped because worker 0's queue was full.

@@ -6,6 +6,7 @@
 //! or a hash of config objects.
 
 use crate::tables::mac::MAX_VNI_SLOTS;
+use crate::tables::MacDest;
 use crate::wire::MacBytes;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
@@ -235,6 +236,22 @@ impl Snapshot {
             .binary_search_by_key(&vni, |&(v, _)| v)
             .ok()
             .map(|i| self.vni_index[i].1)
+    }
+
+    /// Whether a MAC table destination is still valid for VNI `slot` here:
+    /// a local (port, VLAN) must still be bound to that VNI (a live rebind
+    /// must not send a VNI's frames onto another VNI's segment).
+    #[inline]
+    pub fn serves(&self, slot: u16, dest: &MacDest) -> bool {
+        match *dest {
+            MacDest::Local { port, vlan } => {
+                self.ports
+                    .get(usize::from(port))
+                    .and_then(|p| p.vni_slot(vlan))
+                    == Some(slot)
+            }
+            MacDest::Remote { .. } => true,
+        }
     }
 
     /// The VNI in a slot.

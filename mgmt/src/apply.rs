@@ -145,18 +145,39 @@ impl Applier {
             snapshot.generation,
             snapshot.config.to_toml_string()
         );
-        let tmp = path.with_extension("toml.tmp");
-        let written = tokio::fs::write(&tmp, text).await;
-        let renamed = match written {
-            Ok(()) => tokio::fs::rename(&tmp, &path).await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = renamed {
-            let _ = tokio::fs::remove_file(&tmp).await;
+        let target = path.clone();
+        let written = tokio::task::spawn_blocking(move || write_durably(&target, &text))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()));
+        if let Err(e) = written {
             return Err(format!("cannot write {}: {e}", path.display()));
         }
         let generation = snapshot.generation;
         tracing::info!(path = %path.display(), generation, "configuration saved");
         Ok((path, snapshot.generation))
     }
+}
+
+/// Replaces `path` with `text` so that a crash leaves the old file or the
+/// new one, never a torn one: a temporary file (with the old file's
+/// permissions) synced to disk, renamed over it, and the directory synced.
+fn write_durably(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("toml.tmp");
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(text.as_bytes())?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            file.set_permissions(meta.permissions())?;
+        }
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        std::fs::File::open(dir.unwrap_or(std::path::Path::new(".")))?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }

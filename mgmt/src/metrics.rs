@@ -262,6 +262,11 @@ fn drops_and_control(s: &Scrape, shared: &Shared) {
         c.mac_table_full.get(),
     );
     s.one(
+        "vtepgw_vtep_table_full_total",
+        "Remote VTEPs not tracked because the VTEP table is half full.",
+        c.vtep_table_full.get(),
+    );
+    s.one(
         "vtepgw_vtep_unreachable_total",
         "Remote VTEPs off the underlay subnet with no gateway configured.",
         c.vtep_unreachable.get(),

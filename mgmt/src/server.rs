@@ -53,6 +53,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::require_token,
         ))
+        .layer(axum::middleware::from_fn(crate::api::error::json_errors))
         .with_state(state)
 }
 

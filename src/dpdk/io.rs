@@ -43,6 +43,7 @@ impl PortIo for DpdkIo {
     #[inline]
     fn rx_burst(&mut self, port: u8, slots: &mut [Option<Mbuf>]) -> usize {
         let port_id = self.port_ids[usize::from(port)];
+        debug_assert!(slots.iter().all(Option::is_none), "rx into held slots");
         let max = slots.len().min(u16::MAX as usize) as u16;
         // SAFETY: `Option<Mbuf>` is layout-compatible with `*mut rte_mbuf`
         // (None is NULL); the slots are empty, and the driver writes at most
@@ -73,10 +74,13 @@ impl PortIo for DpdkIo {
     #[inline]
     fn tx_burst(&mut self, port: u8, slots: &mut [Option<Mbuf>]) -> usize {
         let port_id = self.port_ids[usize::from(port)];
-        let count = slots.len().min(u16::MAX as usize) as u16;
-        // SAFETY: all slots hold owned mbufs (the pipeline passes only held
-        // slots); layout as in rx_burst. The driver takes ownership of the
-        // first `sent`, which we then forget instead of freeing.
+        // Only the leading run of held slots goes to the driver, so it can
+        // never see a NULL (the pipeline passes only held slots anyway).
+        let held = slots.iter().take_while(|s| s.is_some()).count();
+        let count = held.min(u16::MAX as usize) as u16;
+        // SAFETY: the first `count` slots hold owned mbufs; layout as in
+        // rx_burst. The driver takes ownership of the first `sent`, which
+        // we then forget instead of freeing.
         let sent =
             unsafe { ffi::rte_eth_tx_burst(port_id, self.queue, slots.as_mut_ptr().cast(), count) };
         let sent = usize::from(sent);

@@ -87,13 +87,14 @@ impl Port {
         Ok(id)
     }
 
-    /// Configures `queues` rx/tx queue pairs (RSS across them), sets the MTU
-    /// where the driver supports it, and starts the port.
+    /// Configures `queues` rx/tx queue pairs (RSS across them), sets the
+    /// NIC's MTU to the first of `mtus` the driver takes (largest first),
+    /// and starts the port.
     pub fn start(
         id: u16,
         name: &str,
         queues: u16,
-        mtu: u16,
+        mtus: &[u16],
         promiscuous: bool,
         pool: Mempool,
     ) -> Result<Port, DpdkError> {
@@ -139,16 +140,19 @@ impl Port {
                 ffi::rte_eth_tx_queue_setup(id, q, txd, socket, std::ptr::null())
             })?;
         }
-        // SAFETY: valid port id. Virtual drivers may not support MTU changes;
-        // the data plane enforces the configured MTU in software either way.
-        let rc = unsafe { ffi::rte_eth_dev_set_mtu(id, mtu) };
-        if rc < 0 {
-            tracing::debug!(
+        // Virtual drivers may not support (large) MTUs; the data plane
+        // enforces the configured MTU in software either way.
+        // SAFETY: valid port id, port not started yet.
+        let nic_mtu = mtus
+            .iter()
+            .find(|&&mtu| unsafe { ffi::rte_eth_dev_set_mtu(id, mtu) } == 0);
+        match nic_mtu {
+            Some(mtu) => tracing::debug!(port = name, mtu, "NIC MTU set"),
+            None => tracing::debug!(
                 port = name,
-                mtu,
-                rc,
-                "driver did not accept the MTU; enforced in software"
-            );
+                ?mtus,
+                "driver took none of the MTUs; enforced in software"
+            ),
         }
         // SAFETY: valid, configured port.
         check(|| format!("port {name}: start"), unsafe {

@@ -147,7 +147,7 @@ impl Learning {
                         .iter()
                         .any(|&(m, vtep)| m == *mac && entry.dest == MacDest::Remote { vtep });
             }
-            same_vni && vni.learning
+            same_vni && vni.learning && snap.serves(slot, &entry.dest)
         };
         if old.is_some() {
             for s in 0..self.writer.map().capacity() {

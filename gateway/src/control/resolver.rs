@@ -71,6 +71,14 @@ impl Resolver {
             state.pinned |= pinned;
             return;
         }
+        // Learned VTEPs fill at most half the table, like the MAC table:
+        // probe chains stay short, and VXLAN from spoofed sources cannot
+        // crowd out configured VTEPs (which may use the rest) or make us
+        // ARP for more than that.
+        if !pinned && self.writer.len() >= self.writer.map().capacity() / 2 {
+            shared.control.vtep_table_full.inc();
+            return;
+        }
         let next_hop = snap.underlay.next_hop(vtep);
         if next_hop.is_none() {
             shared.control.vtep_unreachable.inc();

@@ -280,3 +280,99 @@ fn a_vni_that_takes_over_a_slot_starts_its_counts_at_zero() {
     assert_eq!(rig.shared.mac_stats[slot].entries.load(Relaxed), 0);
     assert_eq!(rig.lookup(300, &HOST_P0), None, "VNI 200's MACs are gone");
 }
+
+#[test]
+fn a_live_vlan_rebind_never_sends_a_vni_onto_another_segment() {
+    let mut rig = Rig::resolved();
+    rig.inject(2, &tag(&host_udp(BROADCAST, HOST_P1, 1, 10), 20));
+    rig.run();
+    assert!(rig.lookup(100, &HOST_P1).is_some());
+    rig.take(1);
+    rig.take(2);
+
+    // phys1 VLAN 20 now belongs to VNI 200, not 100.
+    let rebound = CONFIG.replace(
+        "vlans = [{ vlan = 20, vni = 100 }]",
+        "vlans = [{ vlan = 20, vni = 200 }]",
+    );
+    publish(&mut rig, &rebound, 2);
+    assert_eq!(
+        rig.lookup(100, &HOST_P1),
+        None,
+        "the stale entry is flushed"
+    );
+
+    // VNI 100 traffic for HOST_P1 is flooded within VNI 100 (phys0 VLAN
+    // 10), and nothing of VNI 100 leaves phys1.
+    rig.inject(
+        0,
+        &vxlan_from(VTEP1, VTEP1_MAC, 100, &host_udp(HOST_P1, HOST_V1, 1, 10)),
+    );
+    rig.run();
+    assert!(rig.take(2).is_empty(), "nothing onto VNI 200's segment");
+    let out = rig.take(1);
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        &out[0][12..16],
+        &[0x81, 0x00, 0x00, 10],
+        "VNI 100's VLAN 10"
+    );
+}
+
+#[test]
+fn workers_ignore_a_stale_local_entry_before_the_control_thread_flushes_it() {
+    let mut rig = Rig::resolved();
+    rig.inject(2, &tag(&host_udp(BROADCAST, HOST_P1, 1, 10), 20));
+    rig.run();
+    rig.take(1);
+    let rebound = CONFIG.replace(
+        "vlans = [{ vlan = 20, vni = 100 }]",
+        "vlans = [{ vlan = 20, vni = 200 }]",
+    );
+    let config = Config::from_toml_str(&rebound).unwrap();
+    let old = rig.shared.snapshot.load_full();
+    let snap = Snapshot::build(
+        &config,
+        &[UNDERLAY_MAC, PHYS0_MAC, PHYS1_MAC],
+        Some(&old),
+        2,
+    );
+    rig.shared.publish(snap.unwrap());
+    // Only the worker runs: the table still says HOST_P1 is on phys1 VLAN 20.
+    assert!(rig.lookup(100, &HOST_P1).is_some());
+    rig.inject(
+        0,
+        &vxlan_from(VTEP1, VTEP1_MAC, 100, &host_udp(HOST_P1, HOST_V1, 1, 10)),
+    );
+    rig.worker.poll_once();
+    assert!(rig.take(2).is_empty(), "nothing onto VNI 200's segment");
+    assert_eq!(rig.take(1).len(), 1, "flooded within VNI 100");
+}
+
+#[test]
+fn learned_vteps_fill_at_most_half_the_vtep_table() {
+    let mut rig = Rig::resolved();
+    let snap = rig.shared.snapshot.load_full();
+    let slots = crate::shared::VTEP_TABLE_SLOTS;
+    // In-memory only: as many distinct VTEP sources as a spoofing flood.
+    for n in 0..slots as u32 {
+        let ip = Ipv4Addr::from(0xc612_0000 + n); // 198.18.0.0/15 (RFC 2544)
+        let (shared, control) = (&rig.shared, &mut rig.control);
+        control.resolver.track(shared, &snap, ip, false, 1, 1000);
+    }
+    let tracked = rig.shared.vteps.entries().count();
+    assert_eq!(tracked, slots / 2, "learned VTEPs stop at half the table");
+    assert_eq!(
+        rig.shared.control.vtep_table_full.get(),
+        // The two flood VTEPs were in already, so 2046 more fit.
+        (slots - (slots / 2 - 2)) as u64,
+        "every refused VTEP is counted"
+    );
+    // Configured VTEPs still get in.
+    let configured = Ipv4Addr::new(192, 0, 2, 3);
+    let (shared, control) = (&rig.shared, &mut rig.control);
+    control
+        .resolver
+        .track(shared, &snap, configured, true, 1, 1000);
+    assert!(rig.shared.vteps.lookup(configured).is_some());
+}

@@ -53,7 +53,8 @@ impl<B: PacketBuf> Pipeline<B> {
                 pkt,
             );
         }
-        match self.shared.macs.lookup(slot, &l2.dst).map(|h| h.entry.dest) {
+        let dest = self.shared.macs.lookup(slot, &l2.dst).map(|h| h.entry.dest);
+        match dest.filter(|d| env.snap.serves(slot, d)) {
             Some(MacDest::Local { port, vlan }) => {
                 let egress = Member { port, vlan };
                 if egress == ingress {

@@ -299,6 +299,8 @@ fn malformed_vxlan_is_dropped_by_reason_and_traffic_continues() {
     fix_ip_checksum(&mut other_ip);
     let mut other_mac = good.clone();
     other_mac[5] = 0x99;
+    let mut broadcast = good.clone();
+    broadcast[..6].copy_from_slice(&BROADCAST);
     let short_inner = vxlan_from(VTEP1, VTEP1_MAC, 100, &inner[..10]);
 
     for f in [
@@ -311,6 +313,7 @@ fn malformed_vxlan_is_dropped_by_reason_and_traffic_continues() {
         &bad_csum,
         &other_ip,
         &other_mac,
+        &broadcast,
         &short_inner,
     ] {
         rig.inject(0, f);
@@ -326,7 +329,7 @@ fn malformed_vxlan_is_dropped_by_reason_and_traffic_continues() {
         (DropReason::WrongUdpPort, 1),
         (DropReason::BadIpv4Checksum, 1),
         (DropReason::NotOurVtepIp, 1),
-        (DropReason::NotOurMac, 1),
+        (DropReason::NotOurMac, 2),
     ] {
         assert_eq!(rig.drops(reason), n, "{reason:?}");
     }

@@ -37,7 +37,9 @@ impl<B: PacketBuf> Pipeline<B> {
         if l2.vlan.is_some() {
             return self.drop_packet(DropReason::UnderlayVlanTag);
         }
-        if l2.dst != env.snap.underlay.mac && l2.dst != BROADCAST_MAC {
+        // Broadcast is for ARP only: VXLAN to us comes to our MAC.
+        let broadcast_arp = l2.dst == BROADCAST_MAC && l2.ethertype == ETHERTYPE_ARP;
+        if l2.dst != env.snap.underlay.mac && !broadcast_arp {
             return self.drop_packet(DropReason::NotOurMac);
         }
         match l2.ethertype {
@@ -131,7 +133,8 @@ impl<B: PacketBuf> Pipeline<B> {
         if is_multicast_mac(&dst) {
             return self.flood(io, env, d.slot, vni, None, FloodScope::PortsOnly, pkt);
         }
-        match self.shared.macs.lookup(d.slot, &dst).map(|h| h.entry.dest) {
+        let dest = self.shared.macs.lookup(d.slot, &dst).map(|h| h.entry.dest);
+        match dest.filter(|dest| env.snap.serves(d.slot, dest)) {
             Some(MacDest::Local { port, vlan }) => {
                 self.deliver_local(io, env, crate::snapshot::Member { port, vlan }, pkt)
             }

@@ -6,8 +6,12 @@
 //! with plain atomic loads. A reader loads key, value, then the key again:
 //! if the key changed in between, the slot was reused and it retries, so a
 //! reader never pairs a key with another key's value. Removal leaves a
-//! tombstone that later inserts reuse. Each slot also holds a "last seen"
-//! second that readers may refresh, for ageing.
+//! tombstone that later inserts reuse; the writer turns a tombstone back
+//! into an empty slot as soon as no entry's probe path runs over it, so
+//! churn never fills the map with tombstones (which would make every miss
+//! scan the whole map). Entries never move, so a reader never misses a
+//! live key. Each slot also holds a "last seen" second that readers may
+//! refresh, for ageing.
 
 use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering::*};
 
@@ -153,13 +157,25 @@ pub enum InsertError {
 pub struct MapWriter {
     map: std::sync::Arc<AtomicMap>,
     live: usize,
+    tombstones: usize,
 }
+
+/// How far the writer looks along a run of occupied slots when deciding
+/// whether a tombstone may become empty (runs are short below half load).
+const PURGE_SCAN: usize = 256;
 
 impl MapWriter {
     /// A map and its only writer.
     pub fn new(capacity: usize) -> (std::sync::Arc<AtomicMap>, MapWriter) {
         let map = std::sync::Arc::new(AtomicMap::new(capacity));
-        (map.clone(), MapWriter { map, live: 0 })
+        (
+            map.clone(),
+            MapWriter {
+                map,
+                live: 0,
+                tombstones: 0,
+            },
+        )
     }
 
     /// The map being written.
@@ -175,6 +191,11 @@ impl MapWriter {
     /// Whether the map is empty.
     pub fn is_empty(&self) -> bool {
         self.live == 0
+    }
+
+    /// Tombstones left by removals and not yet made empty again.
+    pub fn tombstones(&self) -> usize {
+        self.tombstones
     }
 
     /// Inserts or updates `key`; returns the previous value if any.
@@ -202,6 +223,9 @@ impl MapWriter {
         }
         let i = reusable.ok_or(InsertError::Full)?;
         let slot = &map.slots[i];
+        if slot.key.load(Relaxed) == TOMBSTONE {
+            self.tombstones -= 1;
+        }
         slot.seen.store(now, Relaxed);
         slot.replace(key, value);
         self.live += 1;
@@ -223,7 +247,62 @@ impl MapWriter {
         let old = s.value.load(Relaxed);
         s.replace(TOMBSTONE, 0);
         self.live -= 1;
+        self.tombstones += 1;
+        self.purge_run(slot);
         Some(old)
+    }
+
+    /// Empties every tombstone of the run of occupied slots around `at`
+    /// that no entry's probe path (home slot .. its slot) runs over. A
+    /// reader looking for a key walks only its path, so it never stops
+    /// early at such a slot.
+    fn purge_run(&mut self, at: usize) {
+        let map = &*self.map;
+        let mask = map.mask;
+        let occupied = |i: usize| map.slots[i].key.load(Relaxed) != EMPTY;
+        let mut start = at;
+        for _ in 0..PURGE_SCAN {
+            let before = start.wrapping_sub(1) & mask;
+            if before == at || !occupied(before) {
+                break;
+            }
+            start = before;
+        }
+        let mut t = start;
+        for _ in 0..2 * PURGE_SCAN {
+            let key = map.slots[t].key.load(Relaxed);
+            if key == EMPTY {
+                break;
+            }
+            if key == TOMBSTONE && !self.covered(t) {
+                map.slots[t].replace(EMPTY, 0);
+                self.tombstones -= 1;
+            }
+            t = (t + 1) & mask;
+        }
+    }
+
+    /// Whether some entry after tombstone `t` in its run has its home at or
+    /// before `t` (so its probe path crosses `t`). Unsure (run too long):
+    /// true.
+    fn covered(&self, t: usize) -> bool {
+        let map = &*self.map;
+        let mask = map.mask;
+        let mut q = (t + 1) & mask;
+        for _ in 0..PURGE_SCAN {
+            let key = map.slots[q].key.load(Relaxed);
+            if key == EMPTY {
+                return false;
+            }
+            if key & KEY_TAG != 0 {
+                let displacement = q.wrapping_sub(home(key, mask)) & mask;
+                if displacement >= q.wrapping_sub(t) & mask {
+                    return true;
+                }
+            }
+            q = (q + 1) & mask;
+        }
+        true
     }
 
     /// Updates the value of a live slot in place.
@@ -276,6 +355,74 @@ mod tests {
             assert_eq!(w.remove(k(n)), Some(n));
         }
         assert_eq!(w.len(), 5);
+    }
+
+    #[test]
+    fn churn_leaves_empty_slots_so_misses_stay_short() {
+        // Random churn at up to half load: without purging, tombstones
+        // take every empty slot and a miss scans the whole map.
+        let (map, mut w) = MapWriter::new(1024);
+        let mut live = std::collections::VecDeque::new();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if live.len() < 512 {
+                let key = k(x >> 1 & 0xffff_ffff_ffff);
+                if w.insert(key, x, 0).unwrap().is_none() {
+                    live.push_back(key);
+                }
+            }
+            if live.len() >= 400 {
+                let key = live.pop_front().unwrap();
+                assert!(w.remove(key).is_some());
+            }
+        }
+        for &key in &live {
+            assert!(map.get(key).is_some(), "purging lost a live key");
+        }
+        let empty = (0..map.capacity())
+            .filter(|&s| map.slots[s].key.load(Relaxed) == EMPTY)
+            .count();
+        assert!(
+            empty > map.capacity() / 4,
+            "{empty} empty slots, {} tombstones",
+            w.tombstones()
+        );
+        assert_eq!(
+            w.tombstones(),
+            (0..map.capacity())
+                .filter(|&s| map.slots[s].key.load(Relaxed) == TOMBSTONE)
+                .count()
+        );
+    }
+
+    #[test]
+    fn readers_never_miss_a_key_that_stays_while_others_churn() {
+        let (map, mut w) = MapWriter::new(64);
+        for n in 0..16 {
+            w.insert(k(n), n, 0).unwrap();
+        }
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = {
+            let (map, stop) = (map.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Relaxed) {
+                    for n in 0..16 {
+                        assert_eq!(map.get(k(n)).map(|h| h.value), Some(n), "key {n} missed");
+                    }
+                }
+            })
+        };
+        for round in 0..50_000u64 {
+            let n = 100 + round % 24;
+            if w.insert(k(n), n, 0).unwrap().is_some() {
+                w.remove(k(n));
+            }
+        }
+        stop.store(true, Relaxed);
+        reader.join().unwrap();
     }
 
     #[test]

@@ -28,6 +28,15 @@ pub fn read_token(path: &Path) -> Result<String, String> {
     Ok(token.to_string())
 }
 
+/// The credentials of a `Bearer` authorization (the scheme is
+/// case-insensitive, RFC 7235).
+fn bearer_credentials(value: &str) -> Option<&str> {
+    let (scheme, credentials) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| credentials.trim())
+}
+
 /// Compares without stopping at the first difference.
 fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -45,8 +54,7 @@ pub async fn require_token(State(s): State<AppState>, req: Request, next: Next) 
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(bearer_credentials);
     match given {
         Some(given) if same(given.as_bytes(), token.as_bytes()) => next.run(req).await,
         Some(_) => {
@@ -65,6 +73,14 @@ pub async fn require_token(State(s): State<AppState>, req: Request, next: Next) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        assert_eq!(bearer_credentials("Bearer s3cret"), Some("s3cret"));
+        assert_eq!(bearer_credentials("bearer  s3cret "), Some("s3cret"));
+        assert_eq!(bearer_credentials("Basic s3cret"), None);
+        assert_eq!(bearer_credentials("Bearer"), None);
+    }
 
     #[test]
     fn token_files_are_trimmed_and_checked() {

@@ -112,3 +112,36 @@ impl IntoResponse for ApiError {
         }
     }
 }
+
+/// Middleware: errors that axum answers by itself (a method the route does
+/// not have, a body over the size limit, a query or path it cannot parse)
+/// come as plain text; this turns them into the same JSON as every other
+/// error, keeping the status and headers such as `Allow`.
+pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let reason = match text.trim() {
+        "" if status == StatusCode::METHOD_NOT_ALLOWED => {
+            format!("{method} is not allowed on {path}; GET /api/v1/openapi.json lists the routes")
+        }
+        "" => status.canonical_reason().unwrap_or("error").to_string(),
+        text => text.to_string(),
+    };
+    let json = ApiError::one(status, "", reason).into_response();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    parts.headers.remove(axum::http::header::CONTENT_TYPE);
+    let (json_parts, json_body) = json.into_parts();
+    parts.headers.extend(json_parts.headers);
+    Response::from_parts(parts, json_body)
+}

@@ -17,7 +17,15 @@ type Result<T> = std::result::Result<T, ApiError>;
 
 /// Parses the `{vni}` path segment.
 pub(super) fn parse_vni(text: &str) -> Result<u32> {
-    segment("vni", text, "a VNI (a number from 1 to 16777215)")
+    const WHAT: &str = "a VNI (a number from 1 to 16777215)";
+    let vni: u32 = segment("vni", text, WHAT)?;
+    if !(1..=0xff_ffff).contains(&vni) {
+        return Err(ApiError::bad_request(
+            "vni",
+            format!("\"{text}\" is not {WHAT}"),
+        ));
+    }
+    Ok(vni)
 }
 
 /// The index of VNI `vni` in the config, or 404.
