@@ -389,3 +389,28 @@ fn help_explains_every_command() {
     let (code, _, err) = vtepgw(&["vni", "add", "not-a-number"]);
     assert_eq!(code, 2, "usage errors exit 2: {err}");
 }
+
+#[test]
+fn logs_are_json_lines_with_the_flag() {
+    let lab = Lab::new();
+    let gw = Gateway::start_with_args(&lab.gateway_config(""), &["--log-format", "json"]);
+    ok(&gw, &["vni", "add", "4242"]);
+    let log = gw.log();
+    // DPDK's EAL prints its own plain lines; everything from vtepgw is JSON.
+    let ours: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| !l.starts_with("EAL:") && !l.starts_with("TELEMETRY:"))
+        .filter(|l| l.contains("vtepgw"))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let message = |m: &str| {
+        ours.iter().any(|v| {
+            v["level"] == "INFO"
+                && v["fields"]["message"]
+                    .as_str()
+                    .is_some_and(|s| s.contains(m))
+        })
+    };
+    assert!(message("port started"), "{log}");
+    assert!(message("configuration changed"), "{log}");
+}

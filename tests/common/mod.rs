@@ -603,11 +603,16 @@ impl Gateway {
     /// Writes `config` to a temp file, starts `vtepgw run --config FILE`
     /// (output to a log file) and waits up to 30 s for `GET /healthz` = 200.
     pub fn start(config: &str) -> Gateway {
+        Gateway::start_with_args(config, &[])
+    }
+
+    /// Like [`Gateway::start`], with more arguments after `run --config FILE`.
+    pub fn start_with_args(config: &str, args: &[&str]) -> Gateway {
         // DPDK 22.11's net_af_packet names its fanout group (PID ^ ifindex),
         // so two gateways of parallel tests can collide and the second one
         // fails to attach. A new process has a new PID: try again.
         for attempt in 1.. {
-            match Gateway::try_start(config) {
+            match Gateway::try_start(config, args) {
                 Ok(gw) => return gw,
                 Err(log) if attempt < 5 && log.contains("could not set PACKET_FANOUT") => {
                     eprintln!("vtepgw start {attempt}: AF_PACKET fanout group clash; retrying");
@@ -619,7 +624,7 @@ impl Gateway {
     }
 
     /// One start; Err(what went wrong, with the log) if vtepgw exited.
-    fn try_start(config: &str) -> Result<Gateway, String> {
+    fn try_start(config: &str, args: &[&str]) -> Result<Gateway, String> {
         let mgmt = listen_address(config);
         let config_path = temp_path("toml");
         let log_path = config_path.with_extension("log");
@@ -628,6 +633,7 @@ impl Gateway {
         let child = Command::new(env!("CARGO_BIN_EXE_vtepgw"))
             .args(["run", "--config"])
             .arg(&config_path)
+            .args(args)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)

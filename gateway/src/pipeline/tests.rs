@@ -301,6 +301,8 @@ fn malformed_vxlan_is_dropped_by_reason_and_traffic_continues() {
     other_mac[5] = 0x99;
     let mut broadcast = good.clone();
     broadcast[..6].copy_from_slice(&BROADCAST);
+    let mut udp_len_short = good.clone();
+    udp_len_short[38..40].copy_from_slice(&4u16.to_be_bytes());
     let short_inner = vxlan_from(VTEP1, VTEP1_MAC, 100, &inner[..10]);
 
     for f in [
@@ -314,6 +316,7 @@ fn malformed_vxlan_is_dropped_by_reason_and_traffic_continues() {
         &other_ip,
         &other_mac,
         &broadcast,
+        &udp_len_short,
         &short_inner,
     ] {
         rig.inject(0, f);
@@ -330,6 +333,7 @@ fn malformed_vxlan_is_dropped_by_reason_and_traffic_continues() {
         (DropReason::BadIpv4Checksum, 1),
         (DropReason::NotOurVtepIp, 1),
         (DropReason::NotOurMac, 2),
+        (DropReason::NotVxlan, 1),
     ] {
         assert_eq!(rig.drops(reason), n, "{reason:?}");
     }

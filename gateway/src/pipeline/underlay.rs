@@ -74,7 +74,9 @@ impl<B: PacketBuf> Pipeline<B> {
             PROTO_ICMP => return Err(None),
             _ => return Err(Some(DropReason::NotVxlan)),
         }
-        let udp = UdpPacket::new_checked(ip.payload()).map_err(|_| Some(DropReason::Truncated))?;
+        // A UDP length below 8 (malformed) is not VXLAN; a cut-short one is truncated.
+        let udp = UdpPacket::new_checked(ip.payload())
+            .map_err(|e| Some(wire_drop(e, DropReason::NotVxlan)))?;
         if udp.dst_port() != u.udp_port {
             return Err(Some(DropReason::WrongUdpPort));
         }
