@@ -123,7 +123,7 @@ pub fn show(ops: &Ops, what: &Show) -> Result<(), String> {
         Show::Macs { vni, mac, vtep } => {
             let query: Vec<String> = [
                 vni.map(|v| format!("vni={v}")),
-                mac.as_ref().map(|m| format!("mac={m}")),
+                mac.as_ref().map(|m| format!("mac={}", encode(m))),
                 vtep.map(|v| format!("vtep={v}")),
             ]
             .into_iter()
@@ -478,16 +478,31 @@ pub fn mac(cmd: &MacCmd) -> Change {
     }
 }
 
+/// Percent-encodes a path segment or query value (RFC 3986 unreserved
+/// characters pass as they are), so a port name or filter cannot change
+/// the request.
+fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~:".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// `vtepgw vlan ...`.
 pub fn vlan(cmd: &VlanCmd) -> Change {
     match cmd {
         VlanCmd::Add { port, vlan, vni } => Change::post(
-            format!("/api/v1/ports/{port}/vlans"),
+            format!("/api/v1/ports/{}/vlans", encode(port)),
             json!({"vlan": vlan, "vni": vni}),
             format!("VLAN {vlan} on {port} bound to VNI {vni}"),
         ),
         VlanCmd::Remove { port, vlan } => Change::delete(
-            format!("/api/v1/ports/{port}/vlans/{vlan}"),
+            format!("/api/v1/ports/{}/vlans/{vlan}", encode(port)),
             format!("VLAN {vlan} on {port} unbound"),
         ),
     }
@@ -567,5 +582,16 @@ fn print_verdict(name: &str, v: &Value) {
     }
     for e in rows(&v["errors"]).iter().chain(rows(&v["needs_restart"])) {
         println!("  {}: {}", cell(&e["path"]), cell(&e["reason"]));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode;
+
+    #[test]
+    fn url_parts_are_percent_encoded() {
+        assert_eq!(encode("02:00:00:00:01:01"), "02:00:00:00:01:01");
+        assert_eq!(encode("phys 0/a&vni=1"), "phys%200%2Fa%26vni%3D1");
     }
 }
