@@ -829,4 +829,27 @@ fn metrics_pass_promtool_and_match_the_traffic() {
         file.display()
     ));
     assert!(out.trim_end().ends_with("rc=0"), "promtool: {out}");
+
+    // The shipped dashboard charts only metrics the gateway exports, and
+    // the shipped scrape config is valid.
+    let root = env!("CARGO_MANIFEST_DIR");
+    let dashboard =
+        std::fs::read_to_string(format!("{root}/config/grafana-dashboard.json")).unwrap();
+    serde_json::from_str::<Value>(&dashboard).expect("dashboard is JSON");
+    let names: std::collections::BTreeSet<&str> = dashboard
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("vtepgw_"))
+        .collect();
+    assert!(names.len() > 10, "{names:?}");
+    for name in names {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&format!("# TYPE {name} "))),
+            "the dashboard uses {name}, which /metrics does not export"
+        );
+    }
+    let out = sh(&format!(
+        "promtool check config {root}/config/prometheus.yml 2>&1; echo rc=$?"
+    ));
+    assert!(out.trim_end().ends_with("rc=0"), "promtool: {out}");
 }
