@@ -52,7 +52,7 @@ pub fn restart_needed(running: &Config, candidate: &Config, data_room: usize) ->
         refuse(
             "port".into(),
             format!(
-                "{what} ports: the gateway runs {} ports, each started with its own queues",
+                "{what} ports: the gateway runs {} physical port(s), each started with its own queues",
                 running.port.len()
             ),
         );

@@ -18,11 +18,8 @@ pub fn json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let path = if path == "." { String::new() } else { path };
-        ApiError::bad_request(&path, e.inner().to_string())
-    })?;
+    let value: T = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| ApiError::bad_request(&field_path(e.path()), e.inner().to_string()))?;
     de.end()
         .map_err(|e| ApiError::bad_request("", e.to_string()))?;
     Ok(value)
@@ -125,12 +122,19 @@ fn merge(target: &mut Value, patch: Value) {
     }
 }
 
+/// A deserializer's path as a field path: "" for the document itself,
+/// and without the "?" it writes for a key it could not read.
+fn field_path(path: &serde_path_to_error::Path) -> String {
+    let text = path.to_string();
+    text.split('.')
+        .filter(|s| !s.is_empty() && *s != "?")
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
 fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let path = if path == "." { String::new() } else { path };
-        ApiError::bad_request(&path, e.inner().to_string())
-    })
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| ApiError::bad_request(&field_path(e.path()), e.inner().to_string()))
 }
 
 /// Parses a path segment such as a VNI, an address or a MAC (400 if bad).
@@ -154,6 +158,8 @@ mod tests {
         assert!(e.errors[0].reason.contains("unknown field"), "{e:?}");
         let e = json::<VniConfig>(b"{\"id\": 5").unwrap_err();
         assert_eq!(e.status, 400);
+        let e = json::<VniConfig>(b"{bad").unwrap_err();
+        assert_eq!(e.errors[0].path, "", "{e:?}");
         let e = json::<VniConfig>(b"  ").unwrap_err();
         assert!(e.error.contains("empty"));
         let e = json::<VniConfig>(br#"{"id": 5} {}"#).unwrap_err();
