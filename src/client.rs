@@ -23,6 +23,8 @@ pub struct Response {
     pub status: u16,
     /// `X-Config-Generation`, sent with every applied change.
     pub generation: Option<u64>,
+    /// `X-Config-Warning`s of an applied change.
+    pub warnings: Vec<String>,
     pub body: Vec<u8>,
 }
 
@@ -148,6 +150,7 @@ fn parse(raw: &[u8]) -> Result<Response, String> {
     let mut length = None;
     let mut chunked = false;
     let mut generation = None;
+    let mut warnings = Vec::new();
     for line in lines {
         let Some((name, value)) = line.split_once(':') else {
             continue;
@@ -159,6 +162,8 @@ fn parse(raw: &[u8]) -> Result<Response, String> {
             chunked = value.to_ascii_lowercase().contains("chunked");
         } else if name == "x-config-generation" {
             generation = value.parse().ok();
+        } else if name == "x-config-warning" {
+            warnings.push(value.to_string());
         }
     }
     let rest = &raw[end + 4..];
@@ -174,6 +179,7 @@ fn parse(raw: &[u8]) -> Result<Response, String> {
     Ok(Response {
         status,
         generation,
+        warnings,
         body,
     })
 }

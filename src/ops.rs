@@ -92,6 +92,9 @@ impl Ops {
                 Some(g) => println!("{done} (config generation {g})"),
                 None => println!("{done}"),
             }
+            for w in &r.warnings {
+                println!("warning: {w}");
+            }
         }
         Ok(())
     }

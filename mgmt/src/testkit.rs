@@ -79,6 +79,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub generation: Option<u64>,
     pub location: Option<String>,
+    /// `X-Config-Warning` headers.
+    pub warnings: Vec<String>,
     pub text: String,
     pub json: Value,
 }
@@ -149,6 +151,12 @@ impl Lab {
         };
         let generation = header("x-config-generation").and_then(|g| g.parse().ok());
         let location = header("location");
+        let warnings = resp
+            .headers()
+            .get_all("x-config-warning")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(String::from))
+            .collect();
         let bytes = axum::body::to_bytes(resp.into_body(), 1 << 24)
             .await
             .unwrap();
@@ -158,6 +166,7 @@ impl Lab {
             status,
             generation,
             location,
+            warnings,
             text,
             json,
         }

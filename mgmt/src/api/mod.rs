@@ -24,6 +24,9 @@ use serde::Serialize;
 
 /// Response header carrying the running config's generation after a change.
 pub const GENERATION_HEADER: HeaderName = HeaderName::from_static("x-config-generation");
+/// One per warning of an applied change (`path: reason`), e.g. an MTU
+/// accepted only because `mtu_check = "warn"`.
+pub const WARNING_HEADER: HeaderName = HeaderName::from_static("x-config-warning");
 
 /// An HTTP method the API uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -354,8 +357,19 @@ fn remove_matching<T>(
 }
 
 fn with_generation(mut r: Response, applied: &Applied) -> Response {
-    r.headers_mut()
-        .insert(GENERATION_HEADER, applied.generation.into());
+    let headers = r.headers_mut();
+    headers.insert(GENERATION_HEADER, applied.generation.into());
+    for w in &applied.warnings {
+        // Header values are one line of visible ASCII.
+        let text: String = w
+            .to_string()
+            .chars()
+            .map(|c| if c.is_ascii_graphic() { c } else { ' ' })
+            .collect();
+        if let Ok(value) = axum::http::HeaderValue::from_str(&text) {
+            headers.append(WARNING_HEADER, value);
+        }
+    }
     r
 }
 

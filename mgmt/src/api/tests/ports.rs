@@ -177,3 +177,22 @@ async fn underlay_settings() {
         assert!(reason.contains(n), "{n} missing in {reason}");
     }
 }
+
+#[tokio::test]
+async fn a_change_accepted_with_a_warning_says_so() {
+    let lab = Lab::new();
+    let r = lab
+        .send("PATCH", "/api/v1/underlay", json!({"mtu_check": "warn"}))
+        .await;
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    let r = lab
+        .send("PATCH", "/api/v1/underlay", json!({"mtu": 1500}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    assert!(
+        r.warnings[0].starts_with("underlay.mtu: ") && r.warnings[0].contains("1550"),
+        "{:?}",
+        r.warnings
+    );
+}
