@@ -5,6 +5,7 @@ use crate::dpdk::{self, DpdkIo, Eal, Mempool, Port};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 use std::sync::Arc;
+use vtepgw_config::mtu::{PORT_L2_LEN, UNDERLAY_L2_LEN};
 use vtepgw_config::Config;
 use vtepgw_gateway::control::Control;
 use vtepgw_gateway::shared;
@@ -40,11 +41,11 @@ fn eal_args(config: &Config) -> Vec<String> {
 
 /// Data room per mbuf: the largest frame any port carries, in one segment.
 fn mbuf_data_room(config: &Config) -> u16 {
-    let underlay = usize::from(config.underlay.mtu) + 14;
+    let underlay = usize::from(config.underlay.mtu) + UNDERLAY_L2_LEN;
     let physical = config
         .port
         .iter()
-        .map(|p| usize::from(p.mtu) + 18)
+        .map(|p| usize::from(p.mtu) + PORT_L2_LEN)
         .max()
         .unwrap_or(0);
     underlay.max(physical).max(2048) as u16
@@ -117,14 +118,14 @@ pub fn run(config: Config, config_file: &Path) -> Result<()> {
     let devices = std::iter::once((
         "underlay",
         config.underlay.device.as_str(),
-        [nic_mtu(room, 14), config.underlay.mtu],
+        [nic_mtu(room, UNDERLAY_L2_LEN), config.underlay.mtu],
         false,
     ))
     .chain(config.port.iter().map(|p| {
         (
             p.name.as_str(),
             p.device.as_str(),
-            [nic_mtu(room, 18), p.mtu],
+            [nic_mtu(room, PORT_L2_LEN), p.mtu],
             true,
         )
     }));

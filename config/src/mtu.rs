@@ -14,6 +14,10 @@ pub const VXLAN_OVERHEAD_IPV4: u16 = 50;
 pub const VXLAN_OVERHEAD_IPV6: u16 = 70;
 /// One 802.1Q tag on the underlay.
 pub const VLAN_TAG_LEN: u16 = 4;
+/// Ethernet header bytes of an underlay frame on top of its IP MTU (untagged).
+pub const UNDERLAY_L2_LEN: usize = 14;
+/// Ethernet header bytes of a physical-port frame on top of its IP MTU (one tag).
+pub const PORT_L2_LEN: usize = 18;
 /// Overlay MTU of a VNI bound to no port and configured without one.
 pub const DEFAULT_OVERLAY_MTU: u16 = 1500;
 

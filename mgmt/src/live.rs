@@ -6,10 +6,7 @@
 use serde::Serialize;
 use vtepgw_config::{Config, ConfigError};
 
-/// Bytes of Ethernet header the underlay adds to its IP MTU (untagged).
-const UNDERLAY_L2: usize = 14;
-/// Bytes of Ethernet header a physical port adds to its IP MTU (one tag).
-const PHYSICAL_L2: usize = 18;
+use vtepgw_config::mtu::{PORT_L2_LEN, UNDERLAY_L2_LEN};
 
 /// Every difference between `running` and `candidate` that needs a
 /// restart, by field path; empty when the candidate can be applied live.
@@ -88,11 +85,15 @@ pub fn restart_needed(running: &Config, candidate: &Config, data_room: usize) ->
         }
     };
     if candidate.underlay.mtu != running.underlay.mtu {
-        fits("underlay.mtu".into(), candidate.underlay.mtu, UNDERLAY_L2);
+        fits(
+            "underlay.mtu".into(),
+            candidate.underlay.mtu,
+            UNDERLAY_L2_LEN,
+        );
     }
     for (i, p) in candidate.port.iter().enumerate() {
         if running.port.get(i).is_none_or(|old| old.mtu != p.mtu) {
-            fits(format!("port[{i}].mtu"), p.mtu, PHYSICAL_L2);
+            fits(format!("port[{i}].mtu"), p.mtu, PORT_L2_LEN);
         }
     }
     out

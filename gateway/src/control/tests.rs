@@ -100,16 +100,23 @@ fn idle_macs_age_out_and_active_ones_stay() {
     assert!(rig.lookup(200, &mac(3)).is_some());
 }
 
-fn publish(rig: &mut Rig, config: &str, generation: u64) {
+/// `config` compiled for the rig's ports, after the running snapshot (or,
+/// with `fresh`, as if nothing ran before).
+fn build(rig: &Rig, config: &str, generation: u64, fresh: bool) -> Snapshot {
     let config = Config::from_toml_str(config).unwrap();
     let old = rig.shared.snapshot.load_full();
-    let snap = Snapshot::build(
+    let previous = (!fresh).then_some(&*old);
+    Snapshot::build(
         &config,
         &[UNDERLAY_MAC, PHYS0_MAC, PHYS1_MAC],
-        Some(&old),
+        previous,
         generation,
     )
-    .unwrap();
+    .unwrap()
+}
+
+fn publish(rig: &mut Rig, config: &str, generation: u64) {
+    let snap = build(rig, config, generation, false);
     rig.shared.publish(snap);
     rig.run();
 }
@@ -266,8 +273,7 @@ fn a_vni_that_takes_over_a_slot_starts_its_counts_at_zero() {
     assert_eq!(rig.shared.mac_stats[slot].learned.get(), 1);
 
     // Built without history, VNI 300 lands in VNI 200's old slot.
-    let config = Config::from_toml_str(&with_vni_200_as(300)).unwrap();
-    let snap = Snapshot::build(&config, &[UNDERLAY_MAC, PHYS0_MAC, PHYS1_MAC], None, 2).unwrap();
+    let snap = build(&rig, &with_vni_200_as(300), 2, true);
     assert_eq!(usize::from(snap.vni_slot(300).unwrap()), slot);
     assert_eq!(
         snap.slots_taken_over(&rig.shared.snapshot.load()).count(),
@@ -281,6 +287,14 @@ fn a_vni_that_takes_over_a_slot_starts_its_counts_at_zero() {
     assert_eq!(rig.lookup(300, &HOST_P0), None, "VNI 200's MACs are gone");
 }
 
+/// CONFIG with phys1 VLAN 20 bound to VNI 200 instead of 100.
+fn vlan_20_moved_to_vni_200() -> String {
+    CONFIG.replace(
+        "vlans = [{ vlan = 20, vni = 100 }]",
+        "vlans = [{ vlan = 20, vni = 200 }]",
+    )
+}
+
 #[test]
 fn a_live_vlan_rebind_never_sends_a_vni_onto_another_segment() {
     let mut rig = Rig::resolved();
@@ -290,11 +304,7 @@ fn a_live_vlan_rebind_never_sends_a_vni_onto_another_segment() {
     rig.take(1);
     rig.take(2);
 
-    // phys1 VLAN 20 now belongs to VNI 200, not 100.
-    let rebound = CONFIG.replace(
-        "vlans = [{ vlan = 20, vni = 100 }]",
-        "vlans = [{ vlan = 20, vni = 200 }]",
-    );
+    let rebound = vlan_20_moved_to_vni_200();
     publish(&mut rig, &rebound, 2);
     assert_eq!(
         rig.lookup(100, &HOST_P1),
@@ -325,19 +335,9 @@ fn workers_ignore_a_stale_local_entry_before_the_control_thread_flushes_it() {
     rig.inject(2, &tag(&host_udp(BROADCAST, HOST_P1, 1, 10), 20));
     rig.run();
     rig.take(1);
-    let rebound = CONFIG.replace(
-        "vlans = [{ vlan = 20, vni = 100 }]",
-        "vlans = [{ vlan = 20, vni = 200 }]",
-    );
-    let config = Config::from_toml_str(&rebound).unwrap();
-    let old = rig.shared.snapshot.load_full();
-    let snap = Snapshot::build(
-        &config,
-        &[UNDERLAY_MAC, PHYS0_MAC, PHYS1_MAC],
-        Some(&old),
-        2,
-    );
-    rig.shared.publish(snap.unwrap());
+    let rebound = vlan_20_moved_to_vni_200();
+    let snap = build(&rig, &rebound, 2, false);
+    rig.shared.publish(snap);
     // Only the worker runs: the table still says HOST_P1 is on phys1 VLAN 20.
     assert!(rig.lookup(100, &HOST_P1).is_some());
     rig.inject(

@@ -53,8 +53,7 @@ impl<B: PacketBuf> Pipeline<B> {
                 pkt,
             );
         }
-        let dest = self.shared.macs.lookup(slot, &l2.dst).map(|h| h.entry.dest);
-        match dest.filter(|d| env.snap.serves(slot, d)) {
+        match self.destination(env, slot, &l2.dst) {
             Some(MacDest::Local { port, vlan }) => {
                 let egress = Member { port, vlan };
                 if egress == ingress {

@@ -18,6 +18,7 @@ use crate::events::{ControlFrame, Event};
 use crate::io::PortIo;
 use crate::shared::Shared;
 use crate::snapshot::{Snapshot, UNDERLAY_PORT};
+use crate::tables::MacDest;
 use learn::RecentFilter;
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
@@ -121,6 +122,14 @@ impl<B: PacketBuf> Pipeline<B> {
             // The batch is empty after a flush.
             let _ = self.tx[usize::from(port)].push(pkt);
         }
+    }
+
+    /// Where `mac` of VNI `slot` lives, if known and still valid under the
+    /// running snapshot (see [`Snapshot::serves`]).
+    #[inline]
+    fn destination(&self, env: &Env, slot: u16, mac: &crate::wire::MacBytes) -> Option<MacDest> {
+        let dest = self.shared.macs.lookup(slot, mac)?.entry.dest;
+        env.snap.serves(slot, &dest).then_some(dest)
     }
 
     #[inline]

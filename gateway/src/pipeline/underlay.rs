@@ -135,8 +135,7 @@ impl<B: PacketBuf> Pipeline<B> {
         if is_multicast_mac(&dst) {
             return self.flood(io, env, d.slot, vni, None, FloodScope::PortsOnly, pkt);
         }
-        let dest = self.shared.macs.lookup(d.slot, &dst).map(|h| h.entry.dest);
-        match dest.filter(|dest| env.snap.serves(d.slot, dest)) {
+        match self.destination(env, d.slot, &dst) {
             Some(MacDest::Local { port, vlan }) => {
                 self.deliver_local(io, env, crate::snapshot::Member { port, vlan }, pkt)
             }

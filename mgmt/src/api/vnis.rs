@@ -19,7 +19,7 @@ type Result<T> = std::result::Result<T, ApiError>;
 pub(super) fn parse_vni(text: &str) -> Result<u32> {
     const WHAT: &str = "a VNI (a number from 1 to 16777215)";
     let vni: u32 = segment("vni", text, WHAT)?;
-    if !(1..=0xff_ffff).contains(&vni) {
+    if !(1..=vtepgw_config::MAX_VNI).contains(&vni) {
         return Err(ApiError::bad_request(
             "vni",
             format!("\"{text}\" is not {WHAT}"),
