@@ -9,7 +9,7 @@
 #
 # Everything lives in network namespaces and veths this script creates
 # (the gateway's two veth ends stay in the root namespace, where DPDK's
-# net_af_packet attaches to them), and is torn down on exit.
+# net_pcap attaches to them), and is torn down on exit.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -94,19 +94,19 @@ cat > "$WORK/gateway.toml" <<TOML
 main_lcore = 0
 worker_lcores = [1]
 eal_args = ["--no-huge", "-m", "512", "--no-pci", "--file-prefix", "vtepgw$T",
-            "--vdev", "net_af_packet0,iface=$UL", "--vdev", "net_af_packet1,iface=$PL"]
+            "--vdev", "net_pcap0,iface=$UL,phy_mac=1", "--vdev", "net_pcap1,iface=$PL,phy_mac=1"]
 idle_sleep_us = 50
 
 [management]
 listen = "$MGMT"
 
 [underlay]
-device = "net_af_packet0"
+device = "net_pcap0"
 address = "192.0.2.10/24"
 
 [[port]]
 name = "phys0"
-device = "net_af_packet1"
+device = "net_pcap1"
 vlans = [{ vlan = 10, vni = 100 }]
 
 [[vni]]

@@ -1,4 +1,4 @@
-//! The REST API on the real running gateway (DPDK `net_af_packet` ports,
+//! The REST API on the real running gateway (DPDK `net_pcap` ports,
 //! Linux kernel VTEPs in namespaces; see `common::Lab`): every route with
 //! its error cases, auth, the all-or-nothing rule, zero loss through live
 //! changes, and metrics that pass `promtool` and match the traffic sent.
@@ -158,7 +158,7 @@ fn walk_reads(api: &Api) {
     assert_eq!(api.get("/api/v1/vnis/100/static-macs"), json!([]));
     api.expect("GET", "/api/v1/vnis/7/static-macs", Value::Null, 404);
     assert_eq!(api.get("/api/v1/ports")[0]["name"], "phys0");
-    assert_eq!(api.get("/api/v1/ports/phys0")["device"], "net_af_packet1");
+    assert_eq!(api.get("/api/v1/ports/phys0")["device"], "net_pcap1");
     api.expect("GET", "/api/v1/ports/nope", Value::Null, 404);
     assert_eq!(
         api.get("/api/v1/ports/phys0/vlans"),
@@ -529,6 +529,15 @@ fn background_ping(lab: &Lab, count: u32) -> ChildGuard {
         .spawn(&format!("ping -n -q -i 0.05 -W 1 -c {count} {H1_IP}"))
 }
 
+/// Waits until echo replies of a background ping cross the gateway.
+fn wait_for_ping_under_way(gw: &Gateway) {
+    let decap = r#"vtepgw_vni_packets_total{direction="decap",vni="100"}"#;
+    let before = gw.metric(decap);
+    wait_until(Duration::from_secs(5), "the ping under way", || {
+        gw.metric(decap) >= before + 3.0
+    });
+}
+
 fn finish_ping(mut ping: ChildGuard) -> (u32, u32) {
     ping.wait_timeout(Duration::from_secs(60));
     ping_summary(&ping.output())
@@ -543,7 +552,7 @@ fn rejected_changes_leave_config_and_traffic_as_before() {
     let before = api.config();
     let (_, toml_before) = api.raw("GET", "/api/v1/config?format=toml", "", "");
     let ping = background_ping(&lab, 100);
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for_ping_under_way(&gw);
 
     let toml = "application/toml";
     let refused: Vec<(u16, String)> = vec![
@@ -649,8 +658,9 @@ fn continuous_ping_through_live_changes_loses_nothing() {
     assert!(lab.ph.ping(H1_IP, 2));
     let api = Api::new(&gw);
     let ping = background_ping(&lab, 200);
+    wait_for_ping_under_way(&gw);
+    // Spread the changes over the ping's 10 s (pacing, not a wait for a fact).
     let step = || std::thread::sleep(Duration::from_millis(150));
-    step();
     let changes: Vec<(&str, String, Value)> = vec![
         (
             "POST",
@@ -795,10 +805,14 @@ fn metrics_pass_promtool_and_match_the_traffic() {
         let now = read();
         std::array::from_fn::<u64, 13, _>(|i| now[i] - before[i])
     };
+    // Every series reaches its count (workers may count in any order);
+    // then none may be over it.
     wait_until(Duration::from_secs(5), "the counters", || {
-        delta()[3] >= expected_delta[3]
+        delta()
+            .iter()
+            .zip(&expected_delta)
+            .all(|(got, want)| got >= want)
     });
-    std::thread::sleep(Duration::from_millis(300));
     let got = delta();
     for i in 0..series.len() {
         assert_eq!(got[i], expected_delta[i], "{}", series[i]);

@@ -41,7 +41,7 @@ fn the_vlan_host_sends_tagged_frames_to_the_gateway_port() {
     // Nobody answers without the gateway; the ARP requests are the point.
     assert!(!lab.ph.ping(H1_IP, 1));
     let rows = tshark_fields(
-        &cap.stop(),
+        &cap.stop_after("arp", 1),
         "arp",
         &[
             "vlan.id",
@@ -93,7 +93,7 @@ fn a_kernel_vtep_sends_vxlan_to_the_gateway() {
              s.sendto(b'smoke', ('{PH_IP}', 7777))"
         ),
     );
-    let pcap = cap.stop();
+    let pcap = cap.stop_after("vxlan && udp.dstport == 7777", 1);
     let rows = tshark_fields(
         &pcap,
         "vxlan",
@@ -159,8 +159,8 @@ fn the_gateway_config_names_this_labs_devices() {
     let config = lab.gateway_config("[[vni]]\nid = 200\n");
     for want in [
         format!("\"--file-prefix\", \"vtepgw{t}\""),
-        format!("\"net_af_packet0,iface=vg{t}u\""),
-        format!("\"net_af_packet1,iface=vg{t}p\""),
+        format!("\"net_pcap0,iface=vg{t}u,phy_mac=1\""),
+        format!("\"net_pcap1,iface=vg{t}p,phy_mac=1\""),
         "listen = \"127.0.0.1:".to_string(),
         "address = \"192.0.2.10/24\"".to_string(),
         "udp_port = 4789".to_string(),

@@ -89,6 +89,7 @@ drop_reasons! {
     MalformedIpv4 => "malformed_ipv4": "bad IPv4 version, header length or total length",
     BadIpv4Checksum => "bad_ipv4_checksum": "outer IPv4 header checksum is wrong",
     NotOurVtepIp => "not_our_vtep_ip": "outer IPv4 destination is not our VTEP address",
+    BadOuterSource => "bad_outer_source": "outer IPv4 source is ours, broadcast, multicast, 0/8, loopback or reserved (never a VTEP)",
     OuterFragment => "outer_fragment": "outer IPv4 packet is a fragment (VTEPs must not fragment)",
     NotVxlan => "not_vxlan": "IPv4 to our VTEP address that is neither VXLAN nor ICMP echo",
     WrongUdpPort => "wrong_udp_port": "UDP to our VTEP address on another port than the VXLAN port",

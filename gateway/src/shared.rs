@@ -41,6 +41,8 @@ impl VniMacStats {
 pub struct ControlStats {
     pub arp_requests_sent: SharedCounter,
     pub arp_resolved: SharedCounter,
+    /// Resolved next hops whose MAC changed (gratuitous or unsolicited ARP).
+    pub next_hop_mac_changes: SharedCounter,
     /// Learning refused because the whole MAC table is full.
     pub mac_table_full: SharedCounter,
     /// Remote VTEPs not tracked because the VTEP table is half full.

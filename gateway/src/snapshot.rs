@@ -45,6 +45,26 @@ impl UnderlayPlan {
         (u32::from(ip) ^ u32::from(self.ip)) & mask == 0
     }
 
+    /// Whether `src` can be a remote VTEP (or an underlay neighbour): not our
+    /// own address, nor one no host sends from (RFC 1122 §3.2.1.3): 0.0.0.0/8,
+    /// loopback, multicast, 240.0.0.0/4 (with limited broadcast) and the
+    /// underlay subnet's broadcast. Frames from such sources are never
+    /// decapsulated, learned from or ARPed for.
+    pub fn is_vtep_source(&self, src: Ipv4Addr) -> bool {
+        let first = src.octets()[0];
+        let host_bits = u32::MAX
+            .checked_shr(u32::from(self.prefix_len))
+            .unwrap_or(0);
+        let subnet_broadcast =
+            self.prefix_len <= 30 && self.on_link(src) && u32::from(src) & host_bits == host_bits;
+        src != self.ip
+            && first != 0
+            && first < 240
+            && !src.is_loopback()
+            && !src.is_multicast()
+            && !subnet_broadcast
+    }
+
     /// The next hop towards a remote VTEP, if it is reachable at all.
     pub fn next_hop(&self, vtep: Ipv4Addr) -> Option<Ipv4Addr> {
         if self.on_link(vtep) {

@@ -248,8 +248,13 @@ fn drops_and_control(s: &Scrape, shared: &Shared) {
     );
     s.one(
         "vtepgw_arp_received_total",
-        "ARP requests and replies addressed to our VTEP address.",
+        "ARP to our VTEP address, and gratuitous or unsolicited ARP from underlay neighbours.",
         sum(|w| w.arp_seen.get()),
+    );
+    s.one(
+        "vtepgw_next_hop_mac_changes_total",
+        "Resolved next hops whose MAC changed, taken from ARP at once.",
+        c.next_hop_mac_changes.get(),
     );
     s.one(
         "vtepgw_icmp_echo_replies_sent_total",

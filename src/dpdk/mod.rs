@@ -7,6 +7,7 @@
 mod eal;
 pub mod ffi;
 mod io;
+mod kernel_if;
 mod mbuf;
 mod mempool;
 mod port;

@@ -1,6 +1,6 @@
 //! Ethernet ports: attach by device string, configure queues, start, stats.
 
-use super::{ffi, DpdkError, Mempool};
+use super::{ffi, kernel_if, DpdkError, Mempool};
 use std::ffi::CString;
 
 /// Receive/transmit descriptors per queue (adjusted to the device's limits).
@@ -153,6 +153,19 @@ impl Port {
                 ?mtus,
                 "driver took none of the MTUs; enforced in software"
             ),
+        }
+        // A vdev on a kernel interface (veth) reads only what that
+        // interface's MTU lets in: size it like a NIC, to the buffers.
+        if let Some(&largest) = mtus.first() {
+            match kernel_if::set_mtu(info.if_index, largest) {
+                Ok(Some(iface)) => tracing::debug!(port = name, iface, mtu = largest, "kernel MTU set"),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(
+                    port = name,
+                    mtu = largest,
+                    "could not set the kernel interface's MTU ({e}); frames over its MTU are dropped by the kernel uncounted"
+                ),
+            }
         }
         // SAFETY: valid, configured port.
         check(|| format!("port {name}: start"), unsafe {

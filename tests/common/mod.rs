@@ -1,5 +1,5 @@
 //! Integration-test harness: network namespaces with real Linux kernel
-//! VTEPs, the real `vtepgw` binary on DPDK `net_af_packet` ports, packet
+//! VTEPs, the real `vtepgw` binary on DPDK `net_pcap` ports, packet
 //! captures read with tshark, and frames crafted with scapy. Std only.
 //!
 //! Every packet stays inside namespaces and veths created here. The
@@ -332,7 +332,7 @@ pub fn ping(ns: &Netns, dst: &str, count: u32) -> bool {
         .is_ok()
 }
 
-/// Sets a root-namespace veth end up for DPDK `net_af_packet`: offloads off
+/// Sets a root-namespace veth end up for DPDK (`net_pcap`): offloads off
 /// (the reader then gets real checksums and in-band VLAN tags), and the
 /// root kernel kept quiet on it: no IPv6, no ARP, no IPv4 forwarding.
 fn quiet_root_veth(dev: &str) {
@@ -427,7 +427,7 @@ impl Lab {
         format!("vg{}p", self.tag)
     }
 
-    /// The MAC DPDK's af_packet underlay port uses: its veth's.
+    /// The MAC the gateway's underlay port uses: its veth's (`phy_mac=1`).
     pub fn gateway_underlay_mac(&self) -> String {
         sh(&format!(
             "cat /sys/class/net/{}/address",
@@ -513,7 +513,7 @@ impl Lab {
         ));
     }
 
-    /// A gateway config for this lab (af_packet ports on the two veths,
+    /// A gateway config for this lab (`net_pcap` ports on the two veths,
     /// file prefix `vtepgw<tag>`, management on a free loopback port), with
     /// `extra` (more sections) appended.
     pub fn gateway_config(&self, extra: &str) -> String {
@@ -532,7 +532,7 @@ impl Lab {
             r#"[dataplane]
 main_lcore = 0
 worker_lcores = [1]
-eal_args = ["--no-huge", "-m", "512", "--no-pci", "--file-prefix", "vtepgw{t}", "--vdev", "net_af_packet0,iface={ul}", "--vdev", "net_af_packet1,iface={pl}"]
+eal_args = ["--no-huge", "-m", "512", "--no-pci", "--file-prefix", "vtepgw{t}", "--vdev", "{ul_dev}", "--vdev", "{pl_dev}"]
 mbufs = 8191
 idle_sleep_us = 50
 
@@ -540,13 +540,13 @@ idle_sleep_us = 50
 listen = "127.0.0.1:{mgmt}"
 
 [underlay]
-device = "net_af_packet0"
+device = "net_pcap0"
 address = "{GW_IP}/24"
 {udp_port}{underlay_extra}
 
 [[port]]
 name = "phys0"
-device = "net_af_packet1"
+device = "net_pcap1"
 vlans = [{{ vlan = {VLAN}, vni = {VNI} }}]
 
 [[vni]]
@@ -555,8 +555,8 @@ flood = ["{HV1_IP}", "{HV2_IP}"]
 {extra}
 "#,
             t = self.tag,
-            ul = self.underlay_if(),
-            pl = self.physical_if(),
+            ul_dev = veth_vdev(0, &self.underlay_if()),
+            pl_dev = veth_vdev(1, &self.physical_if()),
             mgmt = free_port(),
         )
     }
@@ -577,6 +577,14 @@ impl Drop for Lab {
             self.physical_if()
         ));
     }
+}
+
+/// The DPDK vdev for the gateway's end of a veth, as the README recommends:
+/// `net_pcap` reads frames as they are on the wire (`net_af_packet` joins
+/// a defragmenting fanout group, so outer fragments never reach the
+/// gateway as such), and uses the veth's MAC.
+pub fn veth_vdev(n: u8, iface: &str) -> String {
+    format!("net_pcap{n},iface={iface},phy_mac=1")
 }
 
 /// A free TCP port on 127.0.0.1 (free when this returns).
@@ -608,23 +616,11 @@ impl Gateway {
 
     /// Like [`Gateway::start`], with more arguments after `run --config FILE`.
     pub fn start_with_args(config: &str, args: &[&str]) -> Gateway {
-        // DPDK 22.11's net_af_packet names its fanout group (PID ^ ifindex),
-        // so two gateways of parallel tests can collide and the second one
-        // fails to attach. A new process has a new PID: try again.
-        for attempt in 1.. {
-            match Gateway::try_start(config, args) {
-                Ok(gw) => return gw,
-                Err(log) if attempt < 5 && log.contains("could not set PACKET_FANOUT") => {
-                    eprintln!("vtepgw start {attempt}: AF_PACKET fanout group clash; retrying");
-                }
-                Err(log) => panic!("{log}"),
-            }
-        }
-        unreachable!()
+        Gateway::try_start(config, args).unwrap_or_else(|log| panic!("{log}"))
     }
 
     /// One start; Err(what went wrong, with the log) if vtepgw exited.
-    fn try_start(config: &str, args: &[&str]) -> Result<Gateway, String> {
+    pub fn try_start(config: &str, args: &[&str]) -> Result<Gateway, String> {
         let mgmt = listen_address(config);
         let config_path = temp_path("toml");
         let log_path = config_path.with_extension("log");
@@ -890,10 +886,30 @@ impl Capture {
         Capture::start(ROOT, iface, filter)
     }
 
-    /// Stops the capture (after a short grace for frames in flight; SIGINT
-    /// makes tcpdump flush) and returns the complete pcap's path.
+    /// Waits until at least `n` captured frames match `display_filter`
+    /// (tcpdump writes each frame as it reads it), then stops the capture.
+    /// A frame already sent may still sit in the kernel's ring, which
+    /// tcpdump does not drain when stopped: wait for the frames, not for time.
+    pub fn stop_after(self, display_filter: &str, n: usize) -> PathBuf {
+        wait_until(
+            Duration::from_secs(10),
+            &format!("{n} frames matching {display_filter:?}"),
+            || {
+                // The file grows while tshark reads it: a cut-short last
+                // record is an error, read as "not yet".
+                let mut cmd = Command::new("tshark");
+                cmd.arg("-r").arg(&self.path).args(["-Y", display_filter]);
+                output_of(&mut cmd).is_ok_and(|out| out.lines().count() >= n)
+            },
+        );
+        self.stop()
+    }
+
+    /// Stops the capture (SIGINT makes tcpdump write what it has read) and
+    /// returns the complete pcap's path. To see frames just sent, use
+    /// [`Capture::stop_after`]; to check that a frame did *not* come, first
+    /// wait for a fact showing the gateway handled it.
     pub fn stop(mut self) -> PathBuf {
-        std::thread::sleep(Duration::from_millis(300));
         self.child.signal("INT");
         let stopped = self.child.wait_timeout(Duration::from_secs(5));
         if std::env::var_os("VTEPGW_DEBUG_CAPTURE").is_some() || stopped.is_none() {

@@ -106,7 +106,8 @@ impl Resolver {
         self.publish_gauges(shared);
     }
 
-    /// An ARP sender on the underlay: if it is a next hop we resolve, record it.
+    /// An ARP sender on the underlay: if it is a next hop we resolve, record
+    /// it (a new MAC takes effect at once). Unknown senders are ignored.
     pub(super) fn arp_seen(
         &mut self,
         shared: &Shared,
@@ -119,8 +120,12 @@ impl Resolver {
             return;
         };
         let changed = state.mac != Some(mac);
-        if state.mac.is_none() {
-            shared.control.arp_resolved.inc();
+        match state.mac {
+            None => shared.control.arp_resolved.inc(),
+            // A next hop that moved (failover, a replaced NIC) says so by
+            // gratuitous ARP: follow it now, not at the next refresh.
+            Some(_) if changed => shared.control.next_hop_mac_changes.inc(),
+            Some(_) => {}
         }
         state.mac = Some(mac);
         state.confirmed_ms = now_ms;

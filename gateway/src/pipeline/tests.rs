@@ -481,3 +481,134 @@ fn answers_ping_to_the_vtep_address() {
     assert_eq!(checksum(&r[34..]), 0);
     assert_eq!(checksum(&r[14..34]), 0);
 }
+
+#[test]
+fn vxlan_from_addresses_no_vtep_has_is_dropped_and_never_learned() {
+    let mut rig = Rig::resolved();
+    let sources = [
+        GW_IP,                         // our own address
+        Ipv4Addr::BROADCAST,           // limited broadcast
+        Ipv4Addr::new(192, 0, 2, 255), // the underlay subnet's broadcast
+        Ipv4Addr::new(239, 1, 1, 1),   // multicast
+        Ipv4Addr::new(0, 0, 0, 0),     // 0.0.0.0/8
+        Ipv4Addr::new(0, 1, 2, 3),
+        Ipv4Addr::new(127, 0, 0, 1), // loopback
+        Ipv4Addr::new(240, 0, 0, 1), // reserved
+    ];
+    for (i, src) in sources.iter().enumerate() {
+        let host = [0x02, 0, 0, 0, 0x77, i as u8];
+        let inner = host_udp(HOST_P0, host, 1000, 50);
+        rig.inject(0, &vxlan_from(*src, VTEP1_MAC, 100, &inner));
+    }
+    rig.run();
+    rig.advance(2);
+    assert_eq!(rig.drops(DropReason::BadOuterSource), sources.len() as u64);
+    assert!(
+        rig.take(1).is_empty() && rig.take(2).is_empty(),
+        "nothing delivered"
+    );
+    for (i, src) in sources.iter().enumerate() {
+        assert_eq!(
+            rig.lookup(100, &[0x02, 0, 0, 0, 0x77, i as u8]),
+            None,
+            "{src}: not learned"
+        );
+        assert_eq!(rig.shared.vteps.lookup(*src), None, "{src}: no VTEP entry");
+    }
+    let arp_targets: Vec<_> = rig
+        .take(0)
+        .iter()
+        .filter(|f| f[12..14] == [0x08, 0x06])
+        .map(|f| Ipv4Addr::new(f[38], f[39], f[40], f[41]))
+        .collect();
+    assert!(
+        arp_targets.iter().all(|t| !sources.contains(t)),
+        "never ARPs for them: {arp_targets:?}"
+    );
+    // A real VTEP still gets through.
+    let inner = host_udp(HOST_P0, HOST_V1, 1000, 50);
+    rig.inject(0, &vxlan_from(VTEP1, VTEP1_MAC, 100, &inner));
+    rig.run();
+    assert_eq!(rig.take(1), vec![tag(&inner, 10)]);
+}
+
+#[test]
+fn arp_claiming_our_address_or_from_no_host_is_ignored() {
+    let mut rig = Rig::resolved();
+    rig.inject(0, &arp_frame(ARP_REQUEST, VTEP1_MAC, GW_IP, [0; 6], GW_IP));
+    rig.inject(
+        0,
+        &arp_frame(
+            ARP_REQUEST,
+            VTEP1_MAC,
+            Ipv4Addr::new(127, 0, 0, 1),
+            [0; 6],
+            GW_IP,
+        ),
+    );
+    rig.run();
+    assert!(rig.take(0).is_empty(), "no reply");
+    assert_eq!(rig.drops(DropReason::ArpIgnored), 2);
+}
+
+/// Gratuitous ARP, as Linux sends it with `arp_notify` (a broadcast request
+/// with sender = target) or in reply form.
+fn gratuitous(op: u16, mac: [u8; 6], ip: Ipv4Addr) -> Vec<u8> {
+    let mut f = arp_frame(op, mac, ip, [0xff; 6], ip);
+    f[..6].copy_from_slice(&BROADCAST);
+    f
+}
+
+#[test]
+fn a_next_hop_announcing_a_new_mac_is_followed_at_once() {
+    let mut rig = Rig::resolved();
+    let encap_dst = |rig: &mut Rig| {
+        let inner = host_udp(BROADCAST, HOST_P0, 1000, 50);
+        rig.inject(1, &tag(&inner, 10));
+        rig.run();
+        let out = rig.take(0);
+        let to_vtep1: Vec<[u8; 6]> = out
+            .iter()
+            .filter(|f| f[30..34] == VTEP1.octets())
+            .map(|f| f[0..6].try_into().unwrap())
+            .collect();
+        to_vtep1
+    };
+    assert_eq!(encap_dst(&mut rig), vec![VTEP1_MAC]);
+    let moved = [0x02, 0, 0, 0, 0x0b, 0x01];
+    let moved_again = [0x02, 0, 0, 0, 0x0b, 0x02];
+    let unsolicited = [0x02, 0, 0, 0, 0x0b, 0x03];
+    // Request form, then reply form, then an unsolicited reply to us: each
+    // takes effect on the next frame, with no ARP of ours in between.
+    for (frame, mac) in [
+        (gratuitous(ARP_REQUEST, moved, VTEP1), moved),
+        (gratuitous(ARP_REPLY, moved_again, VTEP1), moved_again),
+        (
+            arp_frame(ARP_REPLY, unsolicited, VTEP1, UNDERLAY_MAC, GW_IP),
+            unsolicited,
+        ),
+    ] {
+        rig.inject(0, &frame);
+        rig.run();
+        assert_eq!(encap_dst(&mut rig), vec![mac]);
+    }
+    assert_eq!(rig_changes(&rig), 3, "each change counted");
+    // Gratuitous ARP from a host we do not resolve creates nothing.
+    let stranger = Ipv4Addr::new(192, 0, 2, 99);
+    rig.inject(
+        0,
+        &gratuitous(ARP_REQUEST, [0x02, 0, 0, 0, 0x0c, 1], stranger),
+    );
+    rig.run();
+    assert_eq!(rig.shared.vteps.lookup(stranger), None);
+    assert_eq!(rig_changes(&rig), 3);
+    assert_eq!(
+        rig.drops(DropReason::ArpIgnored),
+        0,
+        "announcements are not drops"
+    );
+}
+
+fn rig_changes(rig: &Rig) -> u64 {
+    rig.shared.control.next_hop_mac_changes.get()
+}

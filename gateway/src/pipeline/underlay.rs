@@ -10,7 +10,7 @@ use crate::events::Event;
 use crate::io::PortIo;
 use crate::snapshot::UNDERLAY_PORT;
 use crate::tables::MacDest;
-use crate::wire::arp::{turn_request_into_reply, ArpPacket, ARP_REQUEST};
+use crate::wire::arp::{turn_request_into_reply, ArpPacket, ARP_REPLY, ARP_REQUEST};
 use crate::wire::ethernet::{
     parse_l2, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_QINQ, ETHERTYPE_VLAN, HEADER_LEN as ETH_LEN,
 };
@@ -19,11 +19,12 @@ use crate::wire::ipv4::{Ipv4Packet, PROTO_ICMP, PROTO_UDP};
 use crate::wire::udp::UdpPacket;
 use crate::wire::vxlan::VxlanHeader;
 use crate::wire::{is_multicast_mac, BROADCAST_MAC};
+use std::net::Ipv4Addr;
 
 /// Where the inner frame sits in a VXLAN packet that passed every check.
 struct Decap {
     slot: u16,
-    vtep: std::net::Ipv4Addr,
+    vtep: Ipv4Addr,
     inner_start: usize,
     inner_len: usize,
 }
@@ -65,6 +66,9 @@ impl<B: PacketBuf> Pipeline<B> {
         }
         if ip.dst_addr() != u.ip {
             return Err(Some(DropReason::NotOurVtepIp));
+        }
+        if !u.is_vtep_source(ip.src_addr()) {
+            return Err(Some(DropReason::BadOuterSource));
         }
         if ip.is_fragment() {
             return Err(Some(DropReason::OuterFragment));
@@ -145,21 +149,26 @@ impl<B: PacketBuf> Pipeline<B> {
     }
 
     /// Answers ARP requests for our VTEP address and passes what ARP tells
-    /// us about neighbours to the control thread.
+    /// us about neighbours to the control thread: ARP to us, and gratuitous
+    /// ARP (request or reply form) or unsolicited replies, by which a next
+    /// hop announces a new MAC. The control thread only updates next hops it
+    /// already resolves; it never creates one from ARP.
     fn arp<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, env: &Env, mut pkt: B) {
         let u = &env.snap.underlay;
         let Ok(arp) = ArpPacket::new_checked(&pkt.data()[ETH_LEN..]) else {
             return self.drop_packet(DropReason::ArpIgnored);
         };
-        if arp.target_ip() != u.ip || arp.sender_ip().is_unspecified() {
+        let (ip, mac, op) = (arp.sender_ip(), arp.sender_mac(), arp.operation());
+        let to_us = arp.target_ip() == u.ip;
+        let announcement = arp.target_ip() == ip || op == ARP_REPLY;
+        if !(to_us || announcement) || !u.is_vtep_source(ip) {
             return self.drop_packet(DropReason::ArpIgnored);
         }
-        let (ip, mac, op) = (arp.sender_ip(), arp.sender_mac(), arp.operation());
         self.counters.arp_seen.inc();
         if self.events.try_send(Event::ArpSeen { ip, mac }).is_err() {
             self.counters.events_lost.inc();
         }
-        if op == ARP_REQUEST {
+        if to_us && op == ARP_REQUEST {
             if turn_request_into_reply(pkt.data_mut(), u.mac).is_err() {
                 return self.drop_packet(DropReason::ArpIgnored);
             }

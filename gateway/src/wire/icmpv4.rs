@@ -152,7 +152,17 @@ pub fn turn_echo_request_into_reply(ip_packet: &mut [u8]) -> Result<()> {
     let old_word = u16::from(ECHO_REQUEST) << 8 | code;
     let new_word = u16::from(ECHO_REPLY) << 8 | code;
     icmp.set_msg_type(ECHO_REPLY);
-    icmp.set_checksum(checksum_update(icmp.checksum(), old_word, new_word));
+    let mut sum = checksum_update(icmp.checksum(), old_word, new_word);
+    if sum == 0 {
+        // RFC 1624 §3: eqn. 3 cannot tell the two zeros apart. A message
+        // whose other words sum to zero (all-zero echo: id 0, seq 0, no
+        // payload) needs 0xffff; only then does a full sum give 0xffff.
+        icmp.set_checksum(0);
+        if checksum(icmp.buffer) == 0xffff {
+            sum = 0xffff;
+        }
+    }
+    icmp.set_checksum(sum);
 
     let (src, dst) = (ip.src_addr(), ip.dst_addr());
     ip.set_src_addr(dst);
@@ -241,6 +251,28 @@ mod tests {
             i.checksum(),
             Icmpv4Packet::new_unchecked(&full[..]).checksum()
         );
+    }
+
+    #[test]
+    fn all_zero_echo_gets_checksum_ffff() {
+        // Echo request, id 0, seq 0, no payload: checksum !0x0800.
+        let icmp = [ECHO_REQUEST, 0, 0xf7, 0xff, 0, 0, 0, 0];
+        let mut pkt = vec![0u8; 20];
+        let (a, b) = (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(192, 0, 2, 10));
+        crate::wire::write_ipv4_header(&mut pkt, a, b, PROTO_ICMP, 64, false, 1, icmp.len());
+        pkt.extend_from_slice(&icmp);
+        turn_echo_request_into_reply(&mut pkt).unwrap();
+        let i = Icmpv4Packet::new_checked(&pkt[20..]).unwrap();
+        assert_eq!((i.msg_type(), i.checksum()), (ECHO_REPLY, 0xffff));
+        assert!(i.verify_checksum());
+        // A message whose words do sum to 0xffff keeps its 0x0000.
+        let mut pkt2 = pkt[..20].to_vec();
+        pkt2.extend_from_slice(&[ECHO_REQUEST, 0, 0xf7, 0xff, 0xff, 0xff, 0, 0]);
+        Icmpv4Packet::new_unchecked(&mut pkt2[20..]).fill_checksum();
+        turn_echo_request_into_reply(&mut pkt2).unwrap();
+        let i = Icmpv4Packet::new_checked(&pkt2[20..]).unwrap();
+        assert_eq!(i.checksum(), 0x0000);
+        assert!(i.verify_checksum());
     }
 
     #[test]
