@@ -521,3 +521,37 @@ fn oversize_frames_at_the_default_mtu_reach_the_gateway_and_are_counted() {
     assert!(mtu > 1500, "the gateway's veth takes more than 1500: {mtu}");
     assert_oversize_dropped(&gw, &lab.ph, H1_IP, 1473, 3);
 }
+
+#[test]
+fn a_kernel_vtep_that_changes_its_mac_is_followed_at_once() {
+    let lab = Lab::new();
+    let gw = start(&lab);
+    assert!(lab.ph.ping(H1_IP, 2));
+    let changes = "vtepgw_next_hop_mac_changes_total";
+    assert_eq!(gw.metric(changes), 0.0);
+    // With arp_notify, Linux announces a new MAC by gratuitous ARP, as a
+    // VTEP does after a NIC swap or a failover.
+    lab.hv1.run(
+        "sysctl -qw net.ipv4.conf.u1.arp_notify=1 && ip link set u1 address 02:00:00:00:0b:01",
+    );
+    wait_until(Duration::from_secs(5), "the new MAC taken", || {
+        gw.metric(changes) == 1.0
+    });
+    let (_, vteps) = gw.http_get("/api/v1/vteps");
+    assert!(
+        vteps.contains("02:00:00:00:0b:01"),
+        "next hop updated: {vteps}"
+    );
+    // No periodic re-ARP needed: traffic flows to the new MAC right away.
+    let cap = Capture::start(
+        Some(&lab.hv1),
+        "u1",
+        "udp port 4789 and src host 192.0.2.10",
+    );
+    assert!(lab.ph.ping(H1_IP, 2), "traffic follows the new MAC");
+    let rows = tshark_fields(&cap.stop_after("vxlan", 2), "vxlan", &["eth.dst"]);
+    assert!(
+        rows.iter().all(|r| r[0].starts_with("02:00:00:00:0b:01")),
+        "{rows:?}"
+    );
+}
