@@ -310,6 +310,11 @@ async fn connection(
                 }
             }
             _ = stop.changed(), if !stopping => {
+                // Outside a request there is nothing to finish: close now
+                // (a half-sent head must not hold up the stop).
+                if conn.waiting_since().is_some() {
+                    return;
+                }
                 stopping = true;
                 served.as_mut().graceful_shutdown();
             }

@@ -168,6 +168,31 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_closes_waiting_connections_and_finishes_requests() {
+    let mut server = start(limits(64, 300, 300)).await;
+    let addr = server.addr;
+    let mut slow = connect(addr);
+    write!(slow, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    server.entered.notified().await;
+    let mut partial = connect(addr);
+    partial.write_all(b"GET / HTTP/1.1\r\n").unwrap();
+    // The partial head is admitted (a request after it is served) ...
+    let reply = blocking(move || request(addr, "/")).await;
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    // ... then the server stops: the partial head is closed at once, the
+    // request in progress still gets its answer.
+    let (stop, _) = tokio::sync::oneshot::channel();
+    drop(std::mem::replace(&mut server._stop, stop));
+    assert_eq!(blocking(move || read_to_close(&mut partial)).await, "");
+    server.release.notify_one();
+    let reply = blocking(move || read_to_close(&mut slow)).await;
+    assert!(
+        reply.starts_with("HTTP/1.1 200") && reply.ends_with("slow"),
+        "{reply}"
+    );
+}
+
 #[test]
 fn limits_come_from_the_config() {
     let l = Limits::from_config(&vtepgw_config::Management::default());
