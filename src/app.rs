@@ -11,7 +11,7 @@ use vtepgw_gateway::control::Control;
 use vtepgw_gateway::shared;
 use vtepgw_gateway::snapshot::Snapshot;
 use vtepgw_gateway::worker::{Worker, WorkerOptions};
-use vtepgw_mgmt::{AppState, Applier, Devices, NicStats, PoolStats};
+use vtepgw_mgmt::{AppState, Applier, Devices, Limits, NicStats, PoolStats};
 
 /// Loads and validates the config file, before anything is started.
 pub fn load_config(path: &Path) -> Result<Config> {
@@ -182,7 +182,12 @@ pub fn run(config: Config, config_file: &Path) -> Result<()> {
         .thread_name("vtepgw-mgmt")
         .enable_all()
         .build()?
-        .block_on(vtepgw_mgmt::serve(listen, state, shutdown_signal()));
+        .block_on(vtepgw_mgmt::serve(
+            listen,
+            Limits::from_config(&config.management),
+            state,
+            shutdown_signal(),
+        ));
 
     tracing::info!("stopping");
     shared.request_stop();

@@ -867,3 +867,66 @@ fn metrics_pass_promtool_and_match_the_traffic() {
     ));
     assert!(out.trim_end().ends_with("rc=0"), "promtool: {out}");
 }
+
+/// A gateway on null devices (the API needs no traffic), with a token and
+/// these `[management]` lines.
+fn gateway_on_null_devices(token_file: &std::path::Path, management: &str) -> Gateway {
+    let prefix = format!("vtepgw-api-{}", unique_tag());
+    Gateway::start(&format!(
+        r#"[dataplane]
+worker_lcores = [1]
+eal_args = ["--no-huge", "-m", "512", "--no-pci", "--file-prefix", "{prefix}",
+            "--vdev", "net_null0,no-rx=1", "--vdev", "net_null1,no-rx=1"]
+[management]
+listen = "127.0.0.1:{}"
+token_file = "{}"
+{management}
+[underlay]
+device = "net_null0"
+address = "192.0.2.10/24"
+[[port]]
+name = "phys0"
+device = "net_null1"
+vlans = [{{ vlan = 10, vni = 100 }}]
+[[vni]]
+id = 100
+"#,
+        free_port(),
+        token_file.display()
+    ))
+}
+
+#[test]
+fn idle_connections_beyond_the_cap_cannot_lock_out_the_operator() {
+    use std::os::unix::fs::PermissionsExt;
+    let token_file = temp_path("token");
+    std::fs::write(&token_file, "tok-limits\n").unwrap();
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // Long timeouts: only the cap can save the operator here.
+    let gw = gateway_on_null_devices(
+        &token_file,
+        "max_connections = 16\nheader_timeout_secs = 300\nidle_timeout_secs = 300",
+    );
+    // The file descriptor limit of the report; then more idle connections,
+    // opened without a token and never sending a byte, than it allows.
+    sh(&format!(
+        "prlimit --pid {} --nofile=256:256",
+        gw.pid().unwrap()
+    ));
+    let idle: Vec<std::net::TcpStream> = (0..300)
+        .map(|_| std::net::TcpStream::connect(gw.mgmt).unwrap())
+        .collect();
+    let auth = [
+        ("Authorization", "Bearer tok-limits"),
+        ("Content-Type", "application/json"),
+    ];
+    let (status, body) = gw.request("POST", "/api/v1/vnis", &auth, r#"{"id": 200}"#);
+    assert_eq!(status, 201, "an authorised change: {body}");
+    let (status, body) = gw.http_get("/api/v1/vnis/200");
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = gw.http_get("/healthz");
+    assert_eq!(status, 200, "{body}");
+    assert!(!gw.log().contains("Too many open files"), "{}", gw.log());
+    drop(idle);
+    let _ = std::fs::remove_file(token_file);
+}

@@ -63,6 +63,14 @@ pub struct Management {
     /// A file holding the bearer token that mutating API calls must present.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_file: Option<PathBuf>,
+    /// Most API connections open at once; when full, the connection that
+    /// has waited longest outside a request is closed to make room.
+    pub max_connections: u32,
+    /// Seconds a client has to send a request's head (from connecting, or
+    /// from its first byte after an idle keep-alive pause).
+    pub header_timeout_secs: u32,
+    /// Seconds an idle keep-alive connection is kept open.
+    pub idle_timeout_secs: u32,
 }
 
 impl Default for Management {
@@ -70,6 +78,9 @@ impl Default for Management {
         Management {
             listen: SocketAddr::from(([127, 0, 0, 1], 9180)),
             token_file: None,
+            max_connections: 64,
+            header_timeout_secs: 10,
+            idle_timeout_secs: 60,
         }
     }
 }

@@ -234,3 +234,30 @@ fn mtu_report_uses_largest_port_mtu() {
     assert_eq!(r[0].required_underlay_mtu, 8050);
     assert_eq!(r[0].margin, 950);
 }
+
+#[test]
+fn api_connection_limits_have_defaults_and_ranges() {
+    let c = Config::from_toml_str(MINIMAL).unwrap();
+    assert_eq!(c.management.max_connections, 64);
+    assert_eq!(c.management.header_timeout_secs, 10);
+    assert_eq!(c.management.idle_timeout_secs, 60);
+    let text = MINIMAL.replace(
+        "[underlay]",
+        "[management]\nmax_connections = 0\nheader_timeout_secs = 0\nidle_timeout_secs = 3601\n\n[underlay]",
+    );
+    let e = errors(&text);
+    let p: Vec<&str> = e.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        p,
+        [
+            "management.max_connections",
+            "management.header_timeout_secs",
+            "management.idle_timeout_secs"
+        ]
+    );
+    assert!(
+        e[0].reason.contains("between 1 and 4096"),
+        "{}",
+        e[0].reason
+    );
+}

@@ -43,6 +43,7 @@ impl Report {
 pub fn validate(config: &Config) -> Result<Vec<ConfigWarning>, ConfigErrors> {
     let mut r = Report::default();
     dataplane(config, &mut r);
+    management(config, &mut r);
     underlay(config, &mut r);
     let vnis = vnis(config, &mut r);
     ports(config, &vnis, &mut r);
@@ -108,6 +109,34 @@ fn dataplane(config: &Config, r: &mut Report) {
                 d.mac_table_capacity,
                 1 << 26
             ),
+        );
+    }
+}
+
+/// Most API connections one gateway keeps open.
+pub const MAX_API_CONNECTIONS: u32 = 4096;
+
+fn management(config: &Config, r: &mut Report) {
+    let m = &config.management;
+    if !(1..=MAX_API_CONNECTIONS).contains(&m.max_connections) {
+        r.error(
+            "management.max_connections",
+            format!(
+                "{} is not between 1 and {MAX_API_CONNECTIONS}",
+                m.max_connections
+            ),
+        );
+    }
+    if !(1..=300).contains(&m.header_timeout_secs) {
+        r.error(
+            "management.header_timeout_secs",
+            format!("{} is not between 1 and 300", m.header_timeout_secs),
+        );
+    }
+    if !(1..=3600).contains(&m.idle_timeout_secs) {
+        r.error(
+            "management.idle_timeout_secs",
+            format!("{} is not between 1 and 3600", m.idle_timeout_secs),
         );
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod apply;
+mod conns;
 mod devices;
 mod live;
 pub mod metrics;
@@ -15,5 +16,6 @@ pub mod totals;
 
 pub use api::auth::read_token;
 pub use apply::Applier;
+pub use conns::Limits;
 pub use devices::{Devices, NicStats, PoolStats};
 pub use server::{serve, AppState};

@@ -4,6 +4,7 @@
 use crate::api::error::ApiError;
 use crate::api::{auth, routes};
 use crate::apply::Applier;
+use crate::conns::Limits;
 use crate::devices::Devices;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
@@ -90,15 +91,15 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     }))
 }
 
-/// Serves the API on `listen` until `shutdown` completes.
+/// Serves the API on `listen` within `limits` until `shutdown` completes.
 pub async fn serve(
     listen: SocketAddr,
+    limits: Limits,
     state: AppState,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    shutdown: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
-    tracing::info!(%listen, "management API listening");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    tracing::info!(%listen, ?limits, "management API listening");
+    crate::conns::serve(listener, router(state), limits, shutdown).await;
+    Ok(())
 }

@@ -199,7 +199,10 @@ fn schemas() -> Value {
             ("eal_args", array(string())), ("mbufs", int()), ("burst_size", int()),
             ("idle_sleep_us", int()), ("mac_table_capacity", int()),
         ]),
-        "Management": object(&[], &[("listen", string()), ("token_file", string())]),
+        "Management": object(&[], &[
+            ("listen", string()), ("token_file", string()), ("max_connections", int()),
+            ("header_timeout_secs", int()), ("idle_timeout_secs", int()),
+        ]),
         "Underlay": object(&[("device", string()), ("address", cidr)], &[
             ("gateway", ipv4.clone()), ("mtu", int()), ("udp_port", int()),
             ("source_ports", json!({"type": "string", "example": "49152-65535"})),
