@@ -475,7 +475,7 @@ fn every_route_with_its_error_cases() {
 fn changes_need_the_bearer_token() {
     let lab = Lab::new();
     let token_file = temp_path("token");
-    std::fs::write(&token_file, "  tok-3f9a\n").unwrap();
+    write_secret(&token_file, "  tok-3f9a\n");
     let extra = format!("token_file = \"{}\"\n", token_file.display());
     let config = lab
         .gateway_config("")

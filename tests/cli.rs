@@ -81,6 +81,63 @@ id = 16777216
     }
 }
 
+/// `vtepgw run` on a config of null devices with `[management]` lines
+/// `management`, expected to fail before DPDK starts: (exit code, stderr).
+/// Asserts DPDK left no runtime directory behind.
+fn run_refused(management: &str) -> (i32, String) {
+    let prefix = format!("vtepgw-refused-{}-{}", std::process::id(), management.len());
+    let path = common::temp_path("toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"[dataplane]
+worker_lcores = [1]
+eal_args = ["--no-huge", "-m", "512", "--no-pci", "--file-prefix", "{prefix}", "--vdev", "net_null0", "--vdev", "net_null1"]
+[management]
+{management}
+[underlay]
+device = "net_null0"
+address = "192.0.2.10/24"
+[[port]]
+name = "phys0"
+device = "net_null1"
+"#
+        ),
+    )
+    .unwrap();
+    let log = path.with_extension("log");
+    let mut child = common::ChildGuard::new(
+        Command::new(env!("CARGO_BIN_EXE_vtepgw"))
+            .args(["run", "--config"])
+            .arg(&path)
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+        Some(log),
+    );
+    let status = child.wait_timeout(std::time::Duration::from_secs(60));
+    let runtime_dir = std::path::Path::new("/var/run/dpdk").join(&prefix);
+    let started_dpdk = runtime_dir.exists();
+    let _ = std::fs::remove_dir_all(&runtime_dir);
+    let stderr = child.output();
+    assert!(!started_dpdk, "DPDK was started: {stderr}");
+    (status.and_then(|s| s.code()).unwrap_or(-1), stderr)
+}
+
+#[test]
+fn a_token_file_others_can_read_is_refused_with_the_fix() {
+    let token = common::temp_path("token");
+    std::fs::write(&token, "s3cret\n").unwrap(); // 0644 under the usual umask
+    let mode = |m| std::os::unix::fs::PermissionsExt::from_mode(m);
+    std::fs::set_permissions(&token, mode(0o644)).unwrap();
+    let (code, err) = run_refused(&format!("token_file = \"{}\"", token.display()));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!("chmod 600 {}", token.display())),
+        "{err}"
+    );
+}
+
 // ------------------------------------------------ operator commands (live)
 
 mod common;
@@ -324,7 +381,7 @@ fn wait_for_static_mac(gw: &Gateway) {
 fn changes_from_the_cli_need_the_token_file() {
     let lab = Lab::new();
     let token = common::temp_path("token");
-    std::fs::write(&token, "cli-token-77\n").unwrap();
+    common::write_secret(&token, "cli-token-77\n");
     let config = lab.gateway_config("").replace(
         "[management]\n",
         &format!("[management]\ntoken_file = \"{}\"\n", token.display()),
@@ -332,7 +389,7 @@ fn changes_from_the_cli_need_the_token_file() {
     let gw = Gateway::start(&config);
     refused(&gw, &["vni", "add", "200"], "Authorization: Bearer");
     let wrong = common::temp_path("token");
-    std::fs::write(&wrong, "nope").unwrap();
+    common::write_secret(&wrong, "nope");
     refused(
         &gw,
         &["--token-file", wrong.to_str().unwrap(), "vni", "add", "200"],
