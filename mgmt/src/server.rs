@@ -2,7 +2,7 @@
 //! and the two routes outside `/api/v1` (`/metrics`, `/healthz`).
 
 use crate::api::error::ApiError;
-use crate::api::{auth, routes};
+use crate::api::{auth, precondition, routes, Verb};
 use crate::apply::Applier;
 use crate::devices::Devices;
 use axum::extract::State;
@@ -46,9 +46,17 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let mut r = Router::new();
     for route in routes() {
-        r = r.route(route.path, route.method_router());
+        let mut m = route.method_router();
+        if route.etag && route.verb == Verb::Get {
+            m = m.layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                precondition::tag_reads,
+            ));
+        }
+        r = r.route(route.path, m);
     }
     r.fallback(no_route)
+        .layer(axum::middleware::from_fn(precondition::parse_if_match))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
