@@ -408,6 +408,37 @@ fn changes_from_the_cli_need_the_token_file() {
         .any(|l| l.starts_with("200 ")));
 }
 
+/// Two operators at once: each change with `--if-match` applies only to
+/// the generation it names; the stale one fails, changing nothing.
+#[test]
+fn a_stale_if_match_fails_and_changes_nothing() {
+    let lab = Lab::new();
+    let gw = Gateway::start(&lab.gateway_config(""));
+    let shown = ok(&gw, &["show", "config"]);
+    assert!(
+        shown.starts_with("# config generation 1 (for --if-match)\n"),
+        "{shown}"
+    );
+    let out = ok(&gw, &["--if-match", "1", "vni", "add", "200"]);
+    assert!(out.contains("(config generation 2)"), "{out}");
+    let err = refused(
+        &gw,
+        &["--if-match", "1", "vni", "add", "300"],
+        "generation 2",
+    );
+    assert!(err.contains("--if-match is stale"), "{err}");
+    let err = refused(
+        &gw,
+        &["vtep", "add", "200", "192.0.2.9", "--if-match", "1"],
+        "If-Match",
+    );
+    assert!(err.contains("nothing changed"), "{err}");
+    let vnis = ok(&gw, &["show", "vnis"]);
+    assert!(!vnis.lines().any(|l| l.starts_with("300 ")), "{vnis}");
+    assert!(!vnis.contains("192.0.2.9"), "{vnis}");
+    ok(&gw, &["--if-match", "2", "vtep", "add", "200", "192.0.2.9"]);
+}
+
 #[test]
 fn help_explains_every_command() {
     let (code, out, _) = vtepgw(&["--help"]);
