@@ -107,6 +107,9 @@ pub fn run(config: Config, config_file: &Path) -> Result<()> {
         tracing::warn!("{warning}");
     }
     let config_file = std::path::absolute(config_file)?;
+    // Before DPDK starts, so a port in use stops nothing half-started.
+    let listener = vtepgw_mgmt::bind(listen)
+        .with_context(|| format!("management.listen: cannot listen on {listen}"))?;
     let eal = Eal::init(&eal_args(&config)).context("starting DPDK")?;
     let d = &config.dataplane;
     let data_room = mbuf_data_room(&config);
@@ -185,7 +188,7 @@ pub fn run(config: Config, config_file: &Path) -> Result<()> {
         .thread_name("vtepgw-mgmt")
         .enable_all()
         .build()?
-        .block_on(vtepgw_mgmt::serve(listen, state, shutdown_signal()));
+        .block_on(vtepgw_mgmt::serve(listener, state, shutdown_signal()));
 
     tracing::info!("stopping");
     shared.request_stop();

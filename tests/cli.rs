@@ -125,6 +125,18 @@ device = "net_null1"
 }
 
 #[test]
+fn a_taken_management_port_is_found_before_dpdk_starts() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let (code, err) = run_refused(&format!("listen = \"{addr}\""));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!("management.listen: cannot listen on {addr}")),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_token_file_others_can_read_is_refused_with_the_fix() {
     let token = common::temp_path("token");
     std::fs::write(&token, "s3cret\n").unwrap(); // 0644 under the usual umask

@@ -16,4 +16,4 @@ pub mod totals;
 pub use api::auth::{open_door_warning, read_token};
 pub use apply::Applier;
 pub use devices::{Devices, NicStats, PoolStats};
-pub use server::{serve, AppState};
+pub use server::{bind, serve, AppState};

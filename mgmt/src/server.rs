@@ -98,13 +98,22 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     }))
 }
 
-/// Serves the API on `listen` until `shutdown` completes.
+/// Binds the API's socket, so the caller can do it before starting
+/// anything else: a port in use is then reported at once.
+pub fn bind(listen: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let listener = std::net::TcpListener::bind(listen)?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// Serves the API on `listener` (from [`bind`]) until `shutdown` completes.
 pub async fn serve(
-    listen: SocketAddr,
+    listener: std::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let listen = listener.local_addr()?;
     tracing::info!(%listen, "management API listening");
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
