@@ -102,7 +102,14 @@ pub fn run(config: Config, config_file: &Path) -> Result<()> {
         Some(path) => Some(vtepgw_mgmt::read_token(path).map_err(anyhow::Error::msg)?),
         None => None,
     };
+    let listen = config.management.listen;
+    if let Some(warning) = vtepgw_mgmt::open_door_warning(listen, token.is_some()) {
+        tracing::warn!("{warning}");
+    }
     let config_file = std::path::absolute(config_file)?;
+    // Before DPDK starts, so a port in use stops nothing half-started.
+    let listener = vtepgw_mgmt::bind(listen)
+        .with_context(|| format!("management.listen: cannot listen on {listen}"))?;
     let eal = Eal::init(&eal_args(&config)).context("starting DPDK")?;
     let d = &config.dataplane;
     let data_room = mbuf_data_room(&config);
@@ -176,14 +183,13 @@ pub fn run(config: Config, config_file: &Path) -> Result<()> {
     let devices = Arc::new(DpdkDevices { ports, pool });
     let applier = Applier::new(Some(config_file), usize::from(data_room));
     let state = AppState::new(shared.clone(), devices.clone(), applier).with_token(token);
-    let listen = config.management.listen;
     let served = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("vtepgw-mgmt")
         .enable_all()
         .build()?
         .block_on(vtepgw_mgmt::serve(
-            listen,
+            listener,
             Limits::from_config(&config.management),
             state,
             shutdown_signal(),

@@ -50,6 +50,11 @@ pub struct ApiArgs {
     /// Print the API's JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Change only if the running config is still this generation (as
+    /// printed by the last change or `show config`); sent as `If-Match`.
+    /// Another operator's change in between makes it fail, changing nothing.
+    #[arg(long, global = true, value_name = "GENERATION")]
+    pub if_match: Option<u64>,
 }
 
 #[derive(Subcommand)]

@@ -16,12 +16,15 @@ pub struct Client {
     /// Path prefix from the URL (usually empty).
     prefix: String,
     token: Option<String>,
+    /// Sent as `If-Match` on every request but GET.
+    if_match: Option<u64>,
 }
 
 /// A response: status, the config generation after a change, body.
 pub struct Response {
     pub status: u16,
-    /// `X-Config-Generation`, sent with every applied change.
+    /// `X-Config-Generation` of an applied change, else the `ETag` of a
+    /// config read: the generation `--if-match` takes.
     pub generation: Option<u64>,
     /// `X-Config-Warning`s of an applied change.
     pub warnings: Vec<String>,
@@ -74,7 +77,15 @@ impl Client {
             authority,
             prefix: prefix.to_string(),
             token,
+            if_match: None,
         })
+    }
+
+    /// Makes every change conditional on the running config being
+    /// `generation` (`If-Match`; the gateway answers 412 otherwise).
+    pub fn with_if_match(mut self, generation: Option<u64>) -> Client {
+        self.if_match = generation;
+        self
     }
 
     /// Sends one request; `body` with its content type, if any.
@@ -118,6 +129,9 @@ impl Client {
         if let Some(token) = &self.token {
             head.push_str(&format!("Authorization: Bearer {token}\r\n"));
         }
+        if let (Some(g), false) = (self.if_match, method == "GET") {
+            head.push_str(&format!("If-Match: \"{g}\"\r\n"));
+        }
         head.push_str("\r\n");
         let io = |e: std::io::Error| format!("{method} {path}: {e}");
         stream.write_all(head.as_bytes()).map_err(io)?;
@@ -150,6 +164,7 @@ fn parse(raw: &[u8]) -> Result<Response, String> {
     let mut length = None;
     let mut chunked = false;
     let mut generation = None;
+    let mut etag = None;
     let mut warnings = Vec::new();
     for line in lines {
         let Some((name, value)) = line.split_once(':') else {
@@ -162,6 +177,8 @@ fn parse(raw: &[u8]) -> Result<Response, String> {
             chunked = value.to_ascii_lowercase().contains("chunked");
         } else if name == "x-config-generation" {
             generation = value.parse().ok();
+        } else if name == "etag" {
+            etag = value.trim_matches('"').parse().ok();
         } else if name == "x-config-warning" {
             warnings.push(value.to_string());
         }
@@ -178,7 +195,7 @@ fn parse(raw: &[u8]) -> Result<Response, String> {
     };
     Ok(Response {
         status,
-        generation,
+        generation: generation.or(etag),
         warnings,
         body,
     })
@@ -238,6 +255,8 @@ mod tests {
         let r = parse(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
             .unwrap();
         assert_eq!(r.text(), "abcde");
+        let r = parse(b"HTTP/1.1 200 OK\r\nETag: \"12\"\r\ncontent-length: 0\r\n\r\n").unwrap();
+        assert_eq!(r.generation, Some(12));
         let r = parse(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap();
         assert_eq!((r.status, r.json().unwrap()), (204, Value::Null));
         assert!(parse(b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\nabc").is_err());
@@ -260,7 +279,9 @@ mod tests {
                 .unwrap();
             String::from_utf8(got).unwrap()
         });
-        let c = Client::new(&url, Some("tok".into())).unwrap();
+        let c = Client::new(&url, Some("tok".into()))
+            .unwrap()
+            .with_if_match(Some(7));
         let r = c
             .request(
                 "POST",
@@ -274,5 +295,6 @@ mod tests {
         assert!(sent.contains("Authorization: Bearer tok\r\n"));
         assert!(sent.contains("Content-Type: application/json\r\n"));
         assert!(sent.contains("Content-Length: 7\r\n"));
+        assert!(sent.contains("If-Match: \"7\"\r\n"), "{sent}");
     }
 }

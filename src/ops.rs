@@ -25,7 +25,7 @@ pub fn run(api: &ApiArgs, f: impl FnOnce(&Ops) -> Result<(), String>) -> ExitCod
     };
     let ops = match Client::new(&api.api, token) {
         Ok(client) => Ops {
-            client,
+            client: client.with_if_match(api.if_match),
             json: api.json,
         },
         Err(e) => return fail(&e),
@@ -56,6 +56,11 @@ fn api_error(r: &Response) -> String {
         for e in errors {
             out.push_str(&format!("\n  {}: {}", cell(&e["path"]), cell(&e["reason"])));
         }
+    }
+    if r.status == 412 {
+        out.push_str(
+            "\n  --if-match is stale: `vtepgw show config` shows the running config and its generation",
+        );
     }
     out
 }
@@ -160,6 +165,9 @@ pub fn show(ops: &Ops, what: &Show) -> Result<(), String> {
         }
         Show::Config if !ops.json => {
             let r = ops.checked(ops.client.get("/api/v1/config?format=toml"))?;
+            if let Some(g) = r.generation {
+                println!("# config generation {g} (for --if-match)");
+            }
             print!("{}", r.text());
             Ok(())
         }

@@ -49,6 +49,16 @@ impl<'a> Api<'a> {
         (status, serde_json::from_str(&reply).unwrap_or(Value::Null))
     }
 
+    /// A JSON change sent with `If-Match: if_match`: (status, JSON).
+    fn conditional(&self, method: &str, path: &str, if_match: &str, body: Value) -> (u16, Value) {
+        let mut headers = vec![("Content-Type", "application/json"), ("If-Match", if_match)];
+        headers.extend(self.auth.iter().map(|(k, v)| (*k, v.as_str())));
+        let (status, text) = self.gw.request(method, path, &headers, &body.to_string());
+        let call = (method.to_string(), path.to_string(), status);
+        self.calls.borrow_mut().push(call);
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
     /// Asserts the status; returns the JSON.
     fn expect(&self, method: &str, path: &str, body: Value, status: u16) -> Value {
         let (got, reply) = self.call(method, path, body);
@@ -403,6 +413,28 @@ fn walk_config(api: &Api, gw: &Gateway) {
     let e = api.expect("PUT", "/api/v1/config", dup, 422);
     assert_eq!(error_paths(&e), ["port[0].vlans[1].vlan"]);
 
+    // A change meant for generation 1 (long replaced) is refused, changing
+    // nothing; one meant for the running generation applies.
+    let (before, generation) = (
+        api.config(),
+        api.get("/healthz")["config_generation"].clone(),
+    );
+    let stale = json!({"ttl": 33});
+    let (status, e) = api.conditional("PATCH", "/api/v1/underlay", "\"1\"", stale.clone());
+    assert_eq!(
+        (status, error_paths(&e)),
+        (412, vec!["If-Match".to_string()]),
+        "{e}"
+    );
+    assert_eq!(api.config(), before);
+    let (status, reply) = api.conditional(
+        "PATCH",
+        "/api/v1/underlay",
+        &format!("\"{generation}\""),
+        stale,
+    );
+    assert_eq!((status, &reply["ttl"]), (200, &json!(33)), "{reply}");
+
     // Save fails where the file cannot be replaced (a directory is in the
     // way), then succeeds; the file then holds the running config.
     std::fs::remove_file(&gw.config_path).unwrap();
@@ -475,7 +507,7 @@ fn every_route_with_its_error_cases() {
 fn changes_need_the_bearer_token() {
     let lab = Lab::new();
     let token_file = temp_path("token");
-    std::fs::write(&token_file, "  tok-3f9a\n").unwrap();
+    write_secret(&token_file, "  tok-3f9a\n");
     let extra = format!("token_file = \"{}\"\n", token_file.display());
     let config = lab
         .gateway_config("")

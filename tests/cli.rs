@@ -81,6 +81,75 @@ id = 16777216
     }
 }
 
+/// `vtepgw run` on a config of null devices with `[management]` lines
+/// `management`, expected to fail before DPDK starts: (exit code, stderr).
+/// Asserts DPDK left no runtime directory behind.
+fn run_refused(management: &str) -> (i32, String) {
+    let prefix = format!("vtepgw-refused-{}-{}", std::process::id(), management.len());
+    let path = common::temp_path("toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"[dataplane]
+worker_lcores = [1]
+eal_args = ["--no-huge", "-m", "512", "--no-pci", "--file-prefix", "{prefix}", "--vdev", "net_null0", "--vdev", "net_null1"]
+[management]
+{management}
+[underlay]
+device = "net_null0"
+address = "192.0.2.10/24"
+[[port]]
+name = "phys0"
+device = "net_null1"
+"#
+        ),
+    )
+    .unwrap();
+    let log = path.with_extension("log");
+    let mut child = common::ChildGuard::new(
+        Command::new(env!("CARGO_BIN_EXE_vtepgw"))
+            .args(["run", "--config"])
+            .arg(&path)
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+        Some(log),
+    );
+    let status = child.wait_timeout(std::time::Duration::from_secs(60));
+    let runtime_dir = std::path::Path::new("/var/run/dpdk").join(&prefix);
+    let started_dpdk = runtime_dir.exists();
+    let _ = std::fs::remove_dir_all(&runtime_dir);
+    let stderr = child.output();
+    assert!(!started_dpdk, "DPDK was started: {stderr}");
+    (status.and_then(|s| s.code()).unwrap_or(-1), stderr)
+}
+
+#[test]
+fn a_taken_management_port_is_found_before_dpdk_starts() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let (code, err) = run_refused(&format!("listen = \"{addr}\""));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!("management.listen: cannot listen on {addr}")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_token_file_others_can_read_is_refused_with_the_fix() {
+    let token = common::temp_path("token");
+    std::fs::write(&token, "s3cret\n").unwrap(); // 0644 under the usual umask
+    let mode = |m| std::os::unix::fs::PermissionsExt::from_mode(m);
+    std::fs::set_permissions(&token, mode(0o644)).unwrap();
+    let (code, err) = run_refused(&format!("token_file = \"{}\"", token.display()));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!("chmod 600 {}", token.display())),
+        "{err}"
+    );
+}
+
 // ------------------------------------------------ operator commands (live)
 
 mod common;
@@ -324,7 +393,7 @@ fn wait_for_static_mac(gw: &Gateway) {
 fn changes_from_the_cli_need_the_token_file() {
     let lab = Lab::new();
     let token = common::temp_path("token");
-    std::fs::write(&token, "cli-token-77\n").unwrap();
+    common::write_secret(&token, "cli-token-77\n");
     let config = lab.gateway_config("").replace(
         "[management]\n",
         &format!("[management]\ntoken_file = \"{}\"\n", token.display()),
@@ -332,7 +401,7 @@ fn changes_from_the_cli_need_the_token_file() {
     let gw = Gateway::start(&config);
     refused(&gw, &["vni", "add", "200"], "Authorization: Bearer");
     let wrong = common::temp_path("token");
-    std::fs::write(&wrong, "nope").unwrap();
+    common::write_secret(&wrong, "nope");
     refused(
         &gw,
         &["--token-file", wrong.to_str().unwrap(), "vni", "add", "200"],
@@ -349,6 +418,37 @@ fn changes_from_the_cli_need_the_token_file() {
     assert!(ok(&gw, &["show", "vnis"])
         .lines()
         .any(|l| l.starts_with("200 ")));
+}
+
+/// Two operators at once: each change with `--if-match` applies only to
+/// the generation it names; the stale one fails, changing nothing.
+#[test]
+fn a_stale_if_match_fails_and_changes_nothing() {
+    let lab = Lab::new();
+    let gw = Gateway::start(&lab.gateway_config(""));
+    let shown = ok(&gw, &["show", "config"]);
+    assert!(
+        shown.starts_with("# config generation 1 (for --if-match)\n"),
+        "{shown}"
+    );
+    let out = ok(&gw, &["--if-match", "1", "vni", "add", "200"]);
+    assert!(out.contains("(config generation 2)"), "{out}");
+    let err = refused(
+        &gw,
+        &["--if-match", "1", "vni", "add", "300"],
+        "generation 2",
+    );
+    assert!(err.contains("--if-match is stale"), "{err}");
+    let err = refused(
+        &gw,
+        &["vtep", "add", "200", "192.0.2.9", "--if-match", "1"],
+        "If-Match",
+    );
+    assert!(err.contains("nothing changed"), "{err}");
+    let vnis = ok(&gw, &["show", "vnis"]);
+    assert!(!vnis.lines().any(|l| l.starts_with("300 ")), "{vnis}");
+    assert!(!vnis.contains("192.0.2.9"), "{vnis}");
+    ok(&gw, &["--if-match", "2", "vtep", "add", "200", "192.0.2.9"]);
 }
 
 #[test]

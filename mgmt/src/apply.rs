@@ -5,7 +5,7 @@
 
 use crate::live::restart_needed;
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use vtepgw_config::{Config, ConfigError, ConfigErrors, ConfigWarning};
 use vtepgw_gateway::shared::Shared;
 use vtepgw_gateway::snapshot::Snapshot;
@@ -19,6 +19,39 @@ pub enum ApplyError {
     NeedsRestart(Vec<ConfigError>),
     /// The data plane could not compile it.
     Build(String),
+    /// The running config is no longer the one the change was meant for.
+    Stale { running: u64, expected: Expected },
+}
+
+/// Which running generations a change may apply to (HTTP `If-Match`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Expected {
+    /// Any: an unconditional change.
+    #[default]
+    Any,
+    /// One of these (none: no generation matches).
+    OneOf(Vec<u64>),
+}
+
+impl Expected {
+    pub fn allows(&self, generation: u64) -> bool {
+        match self {
+            Expected::Any => true,
+            Expected::OneOf(list) => list.contains(&generation),
+        }
+    }
+
+    /// Refuses `running` unless it is expected.
+    fn check(&self, running: u64) -> Result<(), ApplyError> {
+        if self.allows(running) {
+            Ok(())
+        } else {
+            Err(ApplyError::Stale {
+                running,
+                expected: self.clone(),
+            })
+        }
+    }
 }
 
 /// The outcome of an accepted change.
@@ -42,6 +75,22 @@ pub struct Verdict {
     pub applicable_live: bool,
     /// The fields that would need a restart.
     pub needs_restart: Vec<ConfigError>,
+}
+
+/// Why the running config was not saved.
+#[derive(Debug)]
+pub enum SaveError {
+    /// The gateway was not started from a config file.
+    NoFile,
+    /// `Stale`: the running generation was not the expected one.
+    Apply(ApplyError),
+    Write(String),
+}
+
+impl From<ApplyError> for SaveError {
+    fn from(e: ApplyError) -> Self {
+        SaveError::Apply(e)
+    }
 }
 
 /// Serialises and applies configuration changes.
@@ -81,10 +130,12 @@ impl Applier {
     /// Applies `edit` to a copy of the running config and, if the result
     /// is valid and live-applicable, switches the data plane to it.
     /// Returns what `edit` returned and the outcome; on any error nothing
-    /// changes.
+    /// changes. Refused (`Stale`) unless the running generation is
+    /// `expected`, checked under the lock, so nothing can slip in between.
     pub async fn change<T, E>(
         &self,
         shared: &Shared,
+        expected: &Expected,
         edit: impl FnOnce(&mut Config) -> Result<T, E>,
     ) -> Result<(T, Applied), E>
     where
@@ -92,6 +143,7 @@ impl Applier {
     {
         let _guard = self.lock.lock().await;
         let current = shared.snapshot.load_full();
+        expected.check(current.generation)?;
         let mut candidate = current.config.clone();
         let value = edit(&mut candidate)?;
         if candidate == current.config {
@@ -126,20 +178,18 @@ impl Applier {
         ))
     }
 
-    /// The file `save` writes, if the gateway was started from one.
-    pub fn config_file(&self) -> Option<&Path> {
-        self.config_file.as_deref()
-    }
-
     /// Writes the running config to the config file (atomically: a
-    /// temporary file renamed over it). Returns the path and generation.
-    pub async fn save(&self, shared: &Shared) -> Result<(PathBuf, u64), String> {
+    /// temporary file renamed over it), if its generation is `expected`.
+    /// Returns the path and generation.
+    pub async fn save(
+        &self,
+        shared: &Shared,
+        expected: &Expected,
+    ) -> Result<(PathBuf, u64), SaveError> {
         let _guard = self.lock.lock().await;
-        let path = self
-            .config_file
-            .clone()
-            .ok_or("the gateway was not started from a config file")?;
         let snapshot = shared.snapshot.load_full();
+        expected.check(snapshot.generation)?;
+        let path = self.config_file.clone().ok_or(SaveError::NoFile)?;
         let text = format!(
             "# Written by vtepgw (POST /api/v1/config/save), generation {}.\n{}",
             snapshot.generation,
@@ -151,7 +201,10 @@ impl Applier {
             .map_err(|e| e.to_string())
             .and_then(|r| r.map_err(|e| e.to_string()));
         if let Err(e) = written {
-            return Err(format!("cannot write {}: {e}", path.display()));
+            return Err(SaveError::Write(format!(
+                "cannot write {}: {e}",
+                path.display()
+            )));
         }
         let generation = snapshot.generation;
         tracing::info!(path = %path.display(), generation, "configuration saved");

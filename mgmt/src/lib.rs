@@ -14,8 +14,8 @@ pub mod server;
 mod testkit;
 pub mod totals;
 
-pub use api::auth::read_token;
+pub use api::auth::{open_door_warning, read_token};
 pub use apply::Applier;
 pub use conns::Limits;
 pub use devices::{Devices, NicStats, PoolStats};
-pub use server::{serve, AppState};
+pub use server::{bind, serve, AppState};

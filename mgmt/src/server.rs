@@ -2,7 +2,7 @@
 //! and the two routes outside `/api/v1` (`/metrics`, `/healthz`).
 
 use crate::api::error::ApiError;
-use crate::api::{auth, routes};
+use crate::api::{auth, precondition, routes, Verb};
 use crate::apply::Applier;
 use crate::conns::Limits;
 use crate::devices::Devices;
@@ -47,9 +47,17 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let mut r = Router::new();
     for route in routes() {
-        r = r.route(route.path, route.method_router());
+        let mut m = route.method_router();
+        if route.etag && route.verb == Verb::Get {
+            m = m.layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                precondition::tag_reads,
+            ));
+        }
+        r = r.route(route.path, m);
     }
     r.fallback(no_route)
+        .layer(axum::middleware::from_fn(precondition::parse_if_match))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
@@ -91,14 +99,24 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     }))
 }
 
-/// Serves the API on `listen` within `limits` until `shutdown` completes.
+/// Binds the API's socket, so the caller can do it before starting
+/// anything else: a port in use is then reported at once.
+pub fn bind(listen: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let listener = std::net::TcpListener::bind(listen)?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// Serves the API on `listener` (from [`bind`]) within `limits` until
+/// `shutdown` completes.
 pub async fn serve(
-    listen: SocketAddr,
+    listener: std::net::TcpListener,
     limits: Limits,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let listen = listener.local_addr()?;
     tracing::info!(%listen, ?limits, "management API listening");
     crate::conns::serve(listener, router(state), limits, shutdown).await;
     Ok(())

@@ -78,6 +78,8 @@ pub struct Lab {
 pub struct Reply {
     pub status: StatusCode,
     pub generation: Option<u64>,
+    /// `ETag`, with its quotes.
+    pub etag: Option<String>,
     pub location: Option<String>,
     /// `X-Config-Warning` headers.
     pub warnings: Vec<String>,
@@ -151,6 +153,7 @@ impl Lab {
         };
         let generation = header("x-config-generation").and_then(|g| g.parse().ok());
         let location = header("location");
+        let etag = header("etag");
         let warnings = resp
             .headers()
             .get_all("x-config-warning")
@@ -165,6 +168,7 @@ impl Lab {
         Reply {
             status,
             generation,
+            etag,
             location,
             warnings,
             text,

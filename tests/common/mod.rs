@@ -587,6 +587,19 @@ pub fn veth_vdev(n: u8, iface: &str) -> String {
     format!("net_pcap{n},iface={iface},phy_mac=1")
 }
 
+/// Writes a secret (a token file) readable by its owner only, as
+/// `vtepgw` requires of token files.
+pub fn write_secret(path: &Path, content: &str) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    f.write_all(content.as_bytes()).unwrap();
+}
+
 /// A free TCP port on 127.0.0.1 (free when this returns).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

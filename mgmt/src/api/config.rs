@@ -3,10 +3,11 @@
 use super::body;
 use super::error::ApiError;
 use super::{apply, changed};
+use crate::apply::SaveError;
 use crate::server::AppState;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONTENT_TYPE, ETAG};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -65,13 +66,17 @@ pub async fn validate(
 /// `POST /api/v1/config/save`: writes the running config to the file the
 /// gateway was started with.
 pub async fn save(State(s): State<AppState>) -> Result<Response, ApiError> {
-    match s.applier.save(&s.shared).await {
-        Ok((path, generation)) => Ok(Json(serde_json::json!({
-            "path": path,
-            "generation": generation,
-        }))
-        .into_response()),
-        Err(e) if s.applier.config_file().is_none() => Err(ApiError::conflict("", e)),
-        Err(e) => Err(ApiError::internal(e)),
+    let expected = super::precondition::expected();
+    match s.applier.save(&s.shared, &expected).await {
+        Ok((path, generation)) => {
+            let body = Json(serde_json::json!({"path": path, "generation": generation}));
+            Ok(([(ETAG, super::precondition::etag(generation))], body).into_response())
+        }
+        Err(SaveError::NoFile) => Err(ApiError::conflict(
+            "",
+            "the gateway was not started from a config file",
+        )),
+        Err(SaveError::Apply(e)) => Err(e.into()),
+        Err(SaveError::Write(e)) => Err(ApiError::internal(e)),
     }
 }

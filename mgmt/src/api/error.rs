@@ -1,7 +1,7 @@
 //! API errors: a status and JSON `{"error": "...", "errors": [{"path",
 //! "reason"}]}`, where `path` names the offending field.
 
-use crate::apply::ApplyError;
+use crate::apply::{ApplyError, Expected};
 use axum::http::header::WWW_AUTHENTICATE;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -95,6 +95,24 @@ impl From<ApplyError> for ApiError {
                 ApiError::new(status, error, errors)
             }
             ApplyError::Build(reason) => ApiError::one(status, "", reason),
+            ApplyError::Stale { running, expected } => {
+                let wanted = match expected {
+                    Expected::OneOf(list) if !list.is_empty() => {
+                        let tags: Vec<String> = list.iter().map(|g| format!("\"{g}\"")).collect();
+                        format!("If-Match wants {}", tags.join(" or "))
+                    }
+                    _ => "If-Match names no generation".into(),
+                };
+                ApiError::one(
+                    StatusCode::PRECONDITION_FAILED,
+                    "If-Match",
+                    format!(
+                        "the running config is generation {running} (ETag \"{running}\"), \
+                         {wanted}: it changed since it was read; nothing changed, read it \
+                         again and retry"
+                    ),
+                )
+            }
         }
     }
 }

@@ -8,6 +8,7 @@ mod config;
 pub mod error;
 mod openapi;
 mod ports;
+pub mod precondition;
 mod reads;
 #[cfg(test)]
 mod tests;
@@ -15,7 +16,7 @@ mod vnis;
 
 use crate::apply::Applied;
 use crate::server::AppState;
-use axum::http::header::LOCATION;
+use axum::http::header::{ETAG, LOCATION};
 use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter, MethodRouter};
@@ -81,6 +82,9 @@ pub struct Route {
     pub response: &'static [Media],
     /// Error statuses it can answer (401 is added for changes).
     pub errors: &'static [u16],
+    /// The success response carries the config generation as its `ETag`;
+    /// on a change, `If-Match` is honoured too (412 when stale).
+    pub etag: bool,
     handler: fn(MethodFilter) -> MethodRouter<AppState>,
 }
 
@@ -99,8 +103,21 @@ impl Route {
             status: 200,
             response: &[],
             errors: &[],
+            etag: verb != Verb::Get,
             handler,
         }
+    }
+
+    /// A read of the config: tagged with its generation.
+    fn tagged(mut self) -> Self {
+        self.etag = true;
+        self
+    }
+
+    /// A POST that changes nothing: no `ETag`, no `If-Match`.
+    fn untagged(mut self) -> Self {
+        self.etag = false;
+        self
     }
 
     fn about(mut self, summary: &'static str) -> Self {
@@ -151,6 +168,7 @@ pub fn routes() -> Vec<Route> {
             .about("This OpenAPI document")
             .gives(200, &[(JSON, "object")]),
         Route::new(Get, "/api/v1/config", |f| on(f, config::get))
+            .tagged()
             .about("The running configuration")
             .query(&[(
                 "format",
@@ -164,6 +182,7 @@ pub fn routes() -> Vec<Route> {
             .gives(200, &[(JSON, "Applied")])
             .errors(&[400, 422]),
         Route::new(Post, "/api/v1/config/validate", |f| on(f, config::validate))
+            .untagged()
             .about("Check a candidate config against the rules and the running gateway")
             .takes(CONFIG_BODY)
             .gives(200, &[(JSON, "Verdict")])
@@ -173,6 +192,7 @@ pub fn routes() -> Vec<Route> {
             .gives(200, &[(JSON, "Saved")])
             .errors(&[409, 500]),
         Route::new(Get, "/api/v1/vnis", |f| on(f, vnis::list))
+            .tagged()
             .about("List VNIs")
             .gives(200, &[(JSON, "VniList")]),
         Route::new(Post, "/api/v1/vnis", |f| on(f, vnis::create))
@@ -181,6 +201,7 @@ pub fn routes() -> Vec<Route> {
             .gives(201, &[(JSON, "Vni")])
             .errors(&[400, 409, 422]),
         Route::new(Get, "/api/v1/vnis/{vni}", |f| on(f, vnis::get))
+            .tagged()
             .about("One VNI")
             .gives(200, &[(JSON, "Vni")])
             .errors(&[400, 404]),
@@ -199,6 +220,7 @@ pub fn routes() -> Vec<Route> {
             .gives(204, &[])
             .errors(&[400, 404, 409, 422]),
         Route::new(Get, "/api/v1/vnis/{vni}/vteps", |f| on(f, vnis::vteps))
+            .tagged()
             .about("A VNI's replication list (remote VTEPs that get its BUM traffic)")
             .gives(200, &[(JSON, "VtepRefList")])
             .errors(&[400, 404]),
@@ -216,6 +238,7 @@ pub fn routes() -> Vec<Route> {
         Route::new(Get, "/api/v1/vnis/{vni}/static-macs", |f| {
             on(f, vnis::static_macs)
         })
+        .tagged()
         .about("A VNI's static MACs")
         .gives(200, &[(JSON, "StaticMacList")])
         .errors(&[400, 404]),
@@ -233,6 +256,7 @@ pub fn routes() -> Vec<Route> {
         .gives(204, &[])
         .errors(VNI_ERR),
         Route::new(Get, "/api/v1/ports", |f| on(f, ports::list))
+            .tagged()
             .about("List physical ports")
             .gives(200, &[(JSON, "PortList")]),
         Route::new(Post, "/api/v1/ports", |f| on(f, ports::create))
@@ -241,6 +265,7 @@ pub fn routes() -> Vec<Route> {
             .gives(201, &[(JSON, "Port")])
             .errors(&[400, 409, 422]),
         Route::new(Get, "/api/v1/ports/{name}", |f| on(f, ports::get))
+            .tagged()
             .about("One port")
             .gives(200, &[(JSON, "Port")])
             .errors(&[404]),
@@ -259,6 +284,7 @@ pub fn routes() -> Vec<Route> {
             .gives(204, &[])
             .errors(&[404, 422]),
         Route::new(Get, "/api/v1/ports/{name}/vlans", |f| on(f, ports::vlans))
+            .tagged()
             .about("A port's VLAN bindings")
             .gives(200, &[(JSON, "VlanBindingList")])
             .errors(&[404]),
@@ -276,6 +302,7 @@ pub fn routes() -> Vec<Route> {
         .gives(204, &[])
         .errors(VNI_ERR),
         Route::new(Get, "/api/v1/underlay", |f| on(f, ports::underlay))
+            .tagged()
             .about("Underlay settings")
             .gives(200, &[(JSON, "Underlay")]),
         Route::new(Put, "/api/v1/underlay", |f| on(f, ports::replace_underlay))
@@ -319,12 +346,14 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// Runs `edit` on a copy of the running config and applies the result
-/// (see [`crate::apply::Applier::change`]).
+/// (see [`crate::apply::Applier::change`]), if the request's `If-Match`
+/// allows the running generation.
 async fn apply<T>(
     s: &AppState,
     edit: impl FnOnce(&mut vtepgw_config::Config) -> Result<T, error::ApiError>,
 ) -> Result<(T, Applied), error::ApiError> {
-    s.applier.change(&s.shared, edit).await
+    let expected = precondition::expected();
+    s.applier.change(&s.shared, &expected, edit).await
 }
 
 /// Appends `item` to `list`, unless an entry `clashes` with it: then the
@@ -359,6 +388,7 @@ fn remove_matching<T>(
 fn with_generation(mut r: Response, applied: &Applied) -> Response {
     let headers = r.headers_mut();
     headers.insert(GENERATION_HEADER, applied.generation.into());
+    headers.insert(ETAG, precondition::etag(applied.generation));
     for w in &applied.warnings {
         // Header values are one line of visible ASCII.
         let text: String = w

@@ -26,7 +26,10 @@ pub fn document(routes: &[Route]) -> Value {
                 Every change is validated as a whole new configuration and applied \
                 all-or-nothing; errors are JSON with the offending field's path. When \
                 management.token_file is set, every request other than GET needs \
-                `Authorization: Bearer <token>`."
+                `Authorization: Bearer <token>`. Reads of the config and every change \
+                answer the config generation as `ETag`; a change sent with \
+                `If-Match: <that ETag>` applies only if no other change came in \
+                between (else 412, nothing changed)."
         },
         "paths": paths,
         "components": {
@@ -49,15 +52,34 @@ fn operation(r: &Route) -> Value {
         json!({"name": name, "in": "query", "required": false,
                "description": help, "schema": {"type": "string"}})
     }));
+    let mutates = r.verb != Verb::Get;
+    let conditional = mutates && r.etag;
+    if conditional {
+        params.push(json!({
+            "name": "If-Match", "in": "header", "required": false,
+            "description": "apply only to this config generation, as its ETag gives it \
+                (e.g. \"7\"); 412 when the running config is another one",
+            "schema": {"type": "string"}
+        }));
+    }
     let mut responses = Map::new();
-    let ok = if r.response.is_empty() {
+    let mut ok = if r.response.is_empty() {
         json!({"description": "done"})
     } else {
         json!({"description": "success", "content": content(r.response)})
     };
+    if r.etag {
+        ok["headers"] = json!({"ETag": {
+            "description": "the config generation, quoted: send it back as If-Match",
+            "schema": {"type": "string", "example": "\"7\""}
+        }});
+    }
     responses.insert(r.status.to_string(), ok);
-    let mutates = r.verb != Verb::Get;
-    let errors = r.errors.iter().chain(mutates.then_some(&401));
+    let errors = r
+        .errors
+        .iter()
+        .chain(mutates.then_some(&401))
+        .chain(conditional.then_some(&412));
     for &status in errors {
         responses.insert(
             status.to_string(),
@@ -109,6 +131,7 @@ fn error_help(status: u16) -> &'static str {
         401 => "missing or wrong bearer token; nothing changed",
         404 => "no such VNI, port, VTEP, MAC or binding",
         409 => "already exists, or still in use",
+        412 => "If-Match names another config generation than the running one; nothing changed",
         422 => "the resulting configuration is invalid or needs a restart; nothing changed",
         _ => "the gateway could not complete the request",
     }
@@ -318,6 +341,21 @@ mod tests {
                 assert!(op["responses"]["401"].is_object(), "{}", r.path);
                 assert_eq!(op["security"][0]["bearer"], json!([]));
             }
+            let ok = &op["responses"][r.status.to_string()];
+            assert_eq!(ok["headers"]["ETag"].is_object(), r.etag, "{}", r.path);
+            let if_match = op["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["in"] == "header" && p["name"] == "If-Match");
+            let conditional = r.etag && r.verb != Verb::Get;
+            assert_eq!(if_match, conditional, "{}", r.path);
+            assert_eq!(
+                op["responses"]["412"].is_object(),
+                conditional,
+                "{}",
+                r.path
+            );
         }
         let documented: usize = doc["paths"]
             .as_object()

@@ -5,6 +5,7 @@
 mod auth;
 mod config;
 mod ports;
+mod precondition;
 mod reads;
 mod routes;
 mod vnis;
