@@ -8,6 +8,7 @@ pub mod apply;
 mod devices;
 mod live;
 pub mod metrics;
+mod reload;
 pub mod server;
 #[cfg(test)]
 mod testkit;
