@@ -105,6 +105,12 @@ pub fn run(config: Config, config_file: &Path) -> Result<()> {
         None => None,
     };
     let config_file = std::path::absolute(config_file)?;
+    dpdk::devargs::preflight(
+        &config,
+        mbuf_data_room(&config),
+        dpdk::devargs::kernel_iface_exists,
+    )
+    .map_err(anyhow::Error::msg)?;
     let eal = Eal::init(&eal_args(&config)).context("starting DPDK")?;
     let d = &config.dataplane;
     let data_room = mbuf_data_room(&config);

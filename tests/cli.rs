@@ -507,3 +507,37 @@ fn check_config_refuses_what_run_would_refuse() {
         "{out}"
     );
 }
+
+#[test]
+fn a_missing_interface_is_named_before_dpdk_starts() {
+    let prefix = format!("vtepgw{}", common::unique_tag());
+    let iface = format!("vgno{}", common::unique_tag());
+    let vdev = format!(r#", "--vdev", "net_af_packet0,iface={iface}""#);
+    let out = run_fails(&prefix, &run_config(&prefix, &vdev, "net_af_packet0"));
+    let says = format!(
+        "dataplane.eal_args[7]: device \"net_af_packet0,iface={iface}\": the kernel interface \
+         \"{iface}\" (iface=) does not exist (no /sys/class/net/{iface}); create it or fix iface="
+    );
+    assert!(out.contains(&says), "{out}");
+    assert!(!out.contains("EAL:"), "DPDK never started: {out}");
+}
+
+#[test]
+fn an_af_packet_frame_size_beyond_the_buffers_is_explained() {
+    let lab = Lab::new();
+    let prefix = format!("vtepgw{}", lab.tag);
+    let device = format!(
+        "net_af_packet0,iface={},framesz=16384,blocksz=16384",
+        lab.underlay_if()
+    );
+    let out = run_fails(&prefix, &run_config(&prefix, "", &device));
+    for says in [
+        "underlay.device: device",
+        "framesz=16384 hands over packets of up to 16352 bytes",
+        "a packet buffer holds 2048",
+        "use framesz=2080 or less",
+    ] {
+        assert!(out.contains(says), "{says} not in {out}");
+    }
+    assert!(!out.contains("Cannot allocate memory"), "{out}");
+}
