@@ -12,9 +12,12 @@
 # net_pcap attaches to them), and is torn down on exit.
 set -euo pipefail
 
+# Before the cd: a re-run through sudo needs $0 as it was given.
+source "$(dirname "$0")/lib.sh"
+as_root "$@"
 cd "$(dirname "$0")/.."
-[[ $EUID -eq 0 ]] || exec sudo -E "$0" "$@"
 scripts/setup.sh
+use_cargo
 
 T=demo$$
 T=${T:0:8}

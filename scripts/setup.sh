@@ -6,26 +6,25 @@
 # with --no-huge in the demo and tests.
 set -euo pipefail
 
-if [[ $EUID -ne 0 ]]; then
-    if command -v sudo >/dev/null 2>&1; then
-        exec sudo -E "$0" "$@"
-    fi
-    echo "setup: must run as root (and sudo is not available)" >&2
-    exit 1
-fi
+source "$(dirname "$0")/lib.sh"
+as_root "$@"
 
 PACKAGES=(
     dpdk libdpdk-dev dpdk-dev          # DPDK 22.11 runtime, headers, dpdk-testpmd
     libclang-dev clang pkg-config      # bindgen; clang also builds the eBPF VLAN access port
     linux-libc-dev build-essential     # kernel headers for that eBPF program; cc and the linker
     iproute2 iputils-ping ethtool      # namespaces, veths, kernel VTEPs, ping
+    procps ca-certificates             # sysctl and kill; HTTPS for rustup on a fresh machine
     tcpdump tshark                     # captures, read field by field
     python3-scapy                      # crafted frames (used via /usr/bin/python3)
     prometheus                         # promtool check metrics
     curl jq
+    systemd                            # systemd-analyze verify for the unit file (installs fine without systemd as PID 1)
 )
 
-installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'; }
+# No pipe into `grep -q`: under pipefail its early exit (SIGPIPE to dpkg)
+# made installed packages look missing.
+installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]; }
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -63,7 +62,7 @@ if ! command -v cargo >/dev/null 2>&1; then
         curl -sSf https://sh.rustup.rs |
             sh -s -- -y --no-modify-path --profile minimal -c rustfmt,clippy
     fi
-    export PATH=$HOME/.cargo/bin:$PATH
+    use_cargo
 fi
 
 dpdk=$(pkg-config --modversion libdpdk 2>/dev/null || echo '?')

@@ -3,9 +3,12 @@
 # integration tests that start the real gateway on DPDK virtual devices
 # against Linux kernel VTEPs in network namespaces (needs root).
 set -euo pipefail
+# Before the cd: a re-run through sudo needs $0 as it was given.
+source "$(dirname "$0")/lib.sh"
+as_root "$@"
 cd "$(dirname "$0")/.."
-[[ $EUID -eq 0 ]] || exec sudo -E "$0" "$@"
 scripts/setup.sh
+use_cargo
 
 echo "== format and lints"
 cargo fmt --all -- --check

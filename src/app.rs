@@ -2,6 +2,7 @@
 //! thread and the management server, in that order; shutdown in reverse.
 
 use crate::dpdk::{self, DpdkIo, Eal, Mempool, Port};
+use crate::service::Signals;
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 use std::sync::Arc;
@@ -96,7 +97,8 @@ impl Devices for DpdkDevices {
 }
 
 /// Runs the gateway from `config` (read from `config_file`, where
-/// `POST /api/v1/config/save` writes) until SIGINT or SIGTERM.
+/// `POST /api/v1/config/save` writes and SIGHUP re-reads) until SIGINT
+/// or SIGTERM.
 pub fn run(config: Config, config_file: &Path) -> Result<()> {
     let token = match &config.management.token_file {
         Some(path) => Some(vtepgw_mgmt::read_token(path).map_err(anyhow::Error::msg)?),
@@ -110,6 +112,12 @@ pub fn run(config: Config, config_file: &Path) -> Result<()> {
     // Before DPDK starts, so a port in use stops nothing half-started.
     let listener = vtepgw_mgmt::bind(listen)
         .with_context(|| format!("management.listen: cannot listen on {listen}"))?;
+    dpdk::devargs::preflight(
+        &config,
+        mbuf_data_room(&config),
+        dpdk::devargs::kernel_iface_exists,
+    )
+    .map_err(anyhow::Error::msg)?;
     let eal = Eal::init(&eal_args(&config)).context("starting DPDK")?;
     let d = &config.dataplane;
     let data_room = mbuf_data_room(&config);
@@ -188,12 +196,16 @@ pub fn run(config: Config, config_file: &Path) -> Result<()> {
         .thread_name("vtepgw-mgmt")
         .enable_all()
         .build()?
-        .block_on(vtepgw_mgmt::serve(
-            listener,
-            Limits::from_config(&config.management),
-            state,
-            shutdown_signal(),
-        ));
+        .block_on(async {
+            let signals = Signals::register()?;
+            vtepgw_mgmt::serve(
+                listener,
+                Limits::from_config(&config.management),
+                state.clone(),
+                signals.serve(state),
+            )
+            .await
+        });
 
     tracing::info!("stopping");
     shared.request_stop();
@@ -202,15 +214,6 @@ pub fn run(config: Config, config_file: &Path) -> Result<()> {
     devices.ports.iter().for_each(Port::close);
     drop(eal);
     served.with_context(|| format!("management API on {listen}"))
-}
-
-async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
 }
 
 fn fmt_mac(m: &[u8; 6]) -> String {

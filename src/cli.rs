@@ -61,6 +61,9 @@ pub struct ApiArgs {
 pub enum Command {
     /// Start the gateway: validate the config, start DPDK, run until SIGINT/SIGTERM.
     ///
+    /// SIGHUP re-reads FILE and applies it all-or-nothing, like
+    /// `config apply`; a refused file is logged by field and changes nothing.
+    ///
     /// The management API and /metrics listen on `management.listen`
     /// (127.0.0.1:9180 by default). When `management.token_file` is set,
     /// every API request other than GET must carry

@@ -5,6 +5,7 @@ mod cli;
 mod client;
 mod dpdk;
 mod ops;
+mod service;
 mod table;
 
 use clap::Parser;

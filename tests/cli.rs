@@ -514,3 +514,130 @@ fn logs_are_json_lines_with_the_flag() {
     assert!(message("port started"), "{log}");
     assert!(message("configuration changed"), "{log}");
 }
+
+// ------------------------------------------------ start-up that must fail
+
+/// A config for `run` with its own file prefix: the underlay on `device`
+/// with `eal` more EAL arguments, on a free management port.
+fn run_config(prefix: &str, eal: &str, device: &str) -> String {
+    format!(
+        r#"[dataplane]
+eal_args = ["--no-huge", "-m", "512", "--no-pci", "--file-prefix", "{prefix}"{eal}]
+[management]
+listen = "127.0.0.1:{port}"
+[underlay]
+device = "{device}"
+address = "192.0.2.10/24"
+"#,
+        port = common::free_port()
+    )
+}
+
+/// `vtepgw run` on `config`, which must exit with status 1 within 30 s
+/// and leave no DPDK runtime directory; returns its output.
+fn run_fails(prefix: &str, config: &str) -> String {
+    let path = common::temp_path("toml");
+    let log = path.with_extension("log");
+    std::fs::write(&path, config).unwrap();
+    let out = std::fs::File::create(&log).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_vtepgw"))
+        .args(["run", "--config"])
+        .arg(&path)
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .unwrap();
+    let mut child = common::ChildGuard::new(child, Some(log.clone()));
+    let status = child.wait_timeout(std::time::Duration::from_secs(30));
+    let output = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(status.and_then(|s| s.code()), Some(1), "{output}");
+    let dir = std::path::Path::new("/var/run/dpdk").join(prefix);
+    assert!(!dir.exists(), "{} left behind: {output}", dir.display());
+    output
+}
+
+#[test]
+fn failed_starts_leave_no_dpdk_runtime_directory() {
+    // The EAL itself fails (after creating its directory).
+    let prefix = format!("vtepgw{}", common::unique_tag());
+    let config = run_config(&prefix, "", "net_null0").replace("\"512\"", "\"99999999\"");
+    let out = run_fails(&prefix, &config);
+    assert!(out.contains("starting DPDK"), "{out}");
+    // A port fails to start after the EAL is up.
+    let config = run_config(&prefix, "", "net_null0,no-such-arg=1");
+    let out = run_fails(&prefix, &config);
+    assert!(out.contains("port underlay"), "{out}");
+}
+
+#[test]
+fn check_config_refuses_what_run_would_refuse() {
+    let minimal = std::fs::read_to_string(format!(
+        "{}/config/examples/minimal.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    for (text, needle) in [
+        (
+            format!("[dataplane]\nmain_lcore = 1024\n{minimal}"),
+            "dataplane.main_lcore: lcore 1024 is not below DPDK's RTE_MAX_LCORE (128)",
+        ),
+        (
+            format!("[management]\ntoken_file = \"\"\n{minimal}"),
+            "management.token_file: an empty path",
+        ),
+        (
+            minimal.replace("192.0.2.2\"]", "192.0.2.255\"]"),
+            "vni[0].flood[1]: 192.0.2.255 is the broadcast address of 192.0.2.10/24",
+        ),
+        (
+            minimal.replace("phys0", &"p".repeat(3000)),
+            "port[0].name: 3000 bytes long; at most 64",
+        ),
+    ] {
+        let (code, out) = check_config(&text);
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains(needle), "{needle} not in {out}");
+    }
+    let path = common::temp_path("toml");
+    std::fs::write(&path, b"[underlay]\ndevice = \"\xc3\x28\"\n").unwrap();
+    let (code, out, _) = vtepgw(&["check-config", path.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("invalid byte 0xc3 at byte offset 21 (line 2)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_missing_interface_is_named_before_dpdk_starts() {
+    let prefix = format!("vtepgw{}", common::unique_tag());
+    let iface = format!("vgno{}", common::unique_tag());
+    let vdev = format!(r#", "--vdev", "net_af_packet0,iface={iface}""#);
+    let out = run_fails(&prefix, &run_config(&prefix, &vdev, "net_af_packet0"));
+    let says = format!(
+        "dataplane.eal_args[7]: device \"net_af_packet0,iface={iface}\": the kernel interface \
+         \"{iface}\" (iface=) does not exist (no /sys/class/net/{iface}); create it or fix iface="
+    );
+    assert!(out.contains(&says), "{out}");
+    assert!(!out.contains("EAL:"), "DPDK never started: {out}");
+}
+
+#[test]
+fn an_af_packet_frame_size_beyond_the_buffers_is_explained() {
+    let lab = Lab::new();
+    let prefix = format!("vtepgw{}", lab.tag);
+    let device = format!(
+        "net_af_packet0,iface={},framesz=16384,blocksz=16384",
+        lab.underlay_if()
+    );
+    let out = run_fails(&prefix, &run_config(&prefix, "", &device));
+    for says in [
+        "underlay.device: device",
+        "framesz=16384 hands over packets of up to 16352 bytes",
+        "a packet buffer holds 2048",
+        "use framesz=2080 or less",
+    ] {
+        assert!(out.contains(says), "{says} not in {out}");
+    }
+    assert!(!out.contains("Cannot allocate memory"), "{out}");
+}

@@ -88,11 +88,18 @@ impl Config {
         Ok(config)
     }
 
+    /// Reads and parses a config file without validating it.
+    pub fn read(path: &Path) -> Result<Config, ConfigErrors> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| ConfigErrors::one("", format!("cannot read {}: {e}", path.display())))?;
+        Config::parse_toml(&utf8(&bytes)?)
+    }
+
     /// Reads, parses and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigErrors::one("", format!("cannot read {}: {e}", path.display())))?;
-        Config::from_toml_str(&text)
+        let config = Config::read(path)?;
+        config.validate()?;
+        Ok(config)
     }
 
     /// Checks the whole config; returns warnings, or every error.
@@ -105,6 +112,22 @@ impl Config {
         // Every field serialises to a TOML value; this cannot fail.
         toml::to_string_pretty(self).unwrap_or_default()
     }
+}
+
+/// The file as text; TOML is UTF-8, so anything else is refused with
+/// where it stops being UTF-8.
+fn utf8(bytes: &[u8]) -> Result<String, ConfigErrors> {
+    String::from_utf8(bytes.to_vec()).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        ConfigErrors::one(
+            "",
+            format!(
+                "not UTF-8 text: invalid byte 0x{:02x} at byte offset {at} (line {line})",
+                bytes[at]
+            ),
+        )
+    })
 }
 
 /// A TOML or type error as a path plus a reason with the line number.

@@ -261,3 +261,146 @@ fn api_connection_limits_have_defaults_and_ranges() {
         e[0].reason
     );
 }
+
+/// The only error of `text`, which must be at `path`.
+fn only_error(text: &str, path: &str) -> String {
+    let e = errors(text);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].path, path, "{e:?}");
+    e[0].reason.clone()
+}
+
+#[test]
+fn lcores_must_be_below_rte_max_lcore() {
+    let text = format!("[dataplane]\nmain_lcore = 1024\n{MINIMAL}");
+    let why = only_error(&text, "dataplane.main_lcore");
+    assert!(why.contains("RTE_MAX_LCORE (128)"), "{why}");
+
+    let text = format!("[dataplane]\nworker_lcores = [1, 128]\n{MINIMAL}");
+    only_error(&text, "dataplane.worker_lcores[1]");
+
+    let many: Vec<String> = (1..=1000).map(|l| l.to_string()).collect();
+    let text = format!(
+        "[dataplane]\nworker_lcores = [{}]\n{MINIMAL}",
+        many.join(",")
+    );
+    let e = errors(&text);
+    assert_eq!(e[0].path, "dataplane.worker_lcores", "{e:?}");
+    assert!(e[0]
+        .reason
+        .starts_with("1000 worker lcores listed; at most 127"));
+    assert_eq!(
+        e.len(),
+        1,
+        "one error for the list, not one per entry: {e:?}"
+    );
+}
+
+#[test]
+fn an_empty_token_file_is_refused() {
+    let text = format!("[management]\ntoken_file = \"\"\n{MINIMAL}");
+    only_error(&text, "management.token_file");
+}
+
+#[test]
+fn static_macs_must_fit_half_the_mac_table() {
+    let macs = |n: u32| -> String {
+        (0..n)
+            .map(|i| {
+                let b = i.to_be_bytes();
+                format!(
+                    "{{ mac = \"02:00:{:02x}:{:02x}:{:02x}:{:02x}\", vtep = \"192.0.2.1\" }}",
+                    b[0], b[1], b[2], b[3]
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let table = "[dataplane]\nmac_table_capacity = 4096\n";
+    let fits = format!("{table}{MINIMAL}static_macs = [{}]\n", macs(2048));
+    assert!(Config::from_toml_str(&fits).is_ok());
+    let text = format!(
+        "{table}{MINIMAL}static_macs = [{}]\n[[vni]]\nid = 200\nstatic_macs = [{}]\n",
+        macs(2000),
+        macs(100)
+    );
+    let why = only_error(&text, "vni[1].static_macs[48]");
+    assert!(
+        why.contains("2100 static MACs") && why.contains("mac_table_capacity (4096)"),
+        "{why}"
+    );
+}
+
+#[test]
+fn network_and_broadcast_addresses_are_not_hosts() {
+    let at = |from: &str, to: &str| MINIMAL.replace(from, to);
+    let address = "address = \"192.0.2.10/24\"";
+    for (text, path, role) in [
+        (at(address, "address = \"192.0.2.0/24\""), "underlay.address", "network"),
+        (at(address, "address = \"192.0.2.255/24\""), "underlay.address", "broadcast"),
+        (
+            at(address, "address = \"192.0.2.10/24\"\ngateway = \"192.0.2.0\""),
+            "underlay.gateway",
+            "network",
+        ),
+        (at("\"192.0.2.2\"]", "\"192.0.2.255\"]"), "vni[0].flood[1]", "broadcast"),
+        (
+            format!("{MINIMAL}static_macs = [{{ mac = \"02:00:00:00:00:01\", vtep = \"192.0.2.0\" }}]\n"),
+            "vni[0].static_macs[0].vtep",
+            "network",
+        ),
+    ] {
+        let why = only_error(&text, path);
+        assert!(why.contains(&format!("{role} address of 192.0.2.")), "{why}");
+    }
+    // A /31 has no network or broadcast address; outside the subnet we cannot tell.
+    let p2p = at(address, "address = \"192.0.2.0/31\"");
+    let p2p = p2p.replace("[\"192.0.2.1\", \"192.0.2.2\"]", "[\"198.51.100.0\"]");
+    let p2p = p2p.replace(
+        "address = \"192.0.2.0/31\"",
+        "address = \"192.0.2.0/31\"\ngateway = \"192.0.2.1\"",
+    );
+    Config::from_toml_str(&p2p).unwrap();
+}
+
+#[test]
+fn port_names_are_short_label_and_path_safe() {
+    let named = |name: &str| MINIMAL.replace("name = \"phys0\"", &format!("name = \"{name}\""));
+    let long = "p".repeat(10 << 20);
+    let why = only_error(&named(&long), "port[0].name");
+    assert_eq!(why, "10485760 bytes long; at most 64");
+    only_error(&named(&"p".repeat(65)), "port[0].name");
+    Config::from_toml_str(&named(&"p".repeat(64))).unwrap();
+    for bad in ["..", ".hidden", "-x", "a/b", "a b", "é"] {
+        only_error(&named(bad), "port[0].name");
+    }
+    let dev = format!("net_null{}", "0".repeat(60));
+    let why = only_error(&MINIMAL.replace("0000:03:00.1", &dev), "port[0].device");
+    assert!(why.contains("RTE_DEV_NAME_MAX_LEN"), "{why}");
+}
+
+#[test]
+fn at_most_31_ports_for_rte_max_ethports() {
+    let ports: String = (0..32)
+        .map(|i| format!("[[port]]\nname = \"p{i}\"\ndevice = \"net_null{i}\"\n"))
+        .collect();
+    let text = format!("[underlay]\ndevice = \"u\"\naddress = \"192.0.2.10/24\"\n{ports}");
+    let why = only_error(&text, "port");
+    assert!(why.contains("RTE_MAX_ETHPORTS is 32"), "{why}");
+}
+
+#[test]
+fn a_non_utf8_file_is_refused_with_its_byte_offset() {
+    let path = std::env::temp_dir().join(format!("vtepgw-utf8-{}.toml", std::process::id()));
+    let mut bytes = MINIMAL.as_bytes().to_vec();
+    let at = MINIMAL.find("phys0").unwrap();
+    bytes[at] = 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+    let e = Config::load(&path).unwrap_err().0;
+    std::fs::remove_file(&path).unwrap();
+    let line = MINIMAL[..at].matches('\n').count() + 1;
+    assert_eq!(
+        e[0].reason,
+        format!("not UTF-8 text: invalid byte 0xff at byte offset {at} (line {line})")
+    );
+}

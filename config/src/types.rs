@@ -27,6 +27,20 @@ impl Ipv4Cidr {
     pub fn contains(&self, ip: Ipv4Addr) -> bool {
         u32::from(ip) & self.mask() == u32::from(self.addr) & self.mask()
     }
+
+    /// "network" or "broadcast" when `ip` is that address of this subnet
+    /// (only subnets of /30 and larger have them; /31 and /32 do not).
+    pub fn reserved_role(&self, ip: Ipv4Addr) -> Option<&'static str> {
+        if self.prefix_len > 30 || !self.contains(ip) {
+            return None;
+        }
+        let host = u32::from(ip) & !self.mask();
+        match host {
+            0 => Some("network"),
+            h if h == !self.mask() => Some("broadcast"),
+            _ => None,
+        }
+    }
 }
 
 impl FromStr for Ipv4Cidr {

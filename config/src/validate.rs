@@ -2,6 +2,7 @@
 //! offending field (`vni[1].flood[0]`), so one run shows them all.
 
 use crate::model::{Config, MtuCheck};
+use crate::types::Ipv4Cidr;
 use crate::{mtu, ConfigError, ConfigErrors, ConfigWarning};
 use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
@@ -11,9 +12,18 @@ pub const MAX_VNI: u32 = (1 << 24) - 1;
 /// Most VNIs one gateway serves.
 pub const MAX_VNIS: usize = 4096;
 /// Most physical ports.
-pub const MAX_PORTS: usize = 254;
+pub const MAX_PORTS: usize = RTE_MAX_ETHPORTS - 1;
 /// Largest burst a worker handles.
 pub const MAX_BURST: u16 = 64;
+/// DPDK's RTE_MAX_LCORE in Debian's 22.11 build (`rte_build_config.h`):
+/// lcore ids must be below it.
+pub const RTE_MAX_LCORE: u32 = 128;
+/// DPDK's RTE_MAX_ETHPORTS in that build: the underlay plus the ports.
+pub const RTE_MAX_ETHPORTS: usize = 32;
+/// DPDK's RTE_DEV_NAME_MAX_LEN, with its terminating NUL.
+const RTE_DEV_NAME_MAX_LEN: usize = 64;
+/// Longest port name: it appears in every metric label and API path.
+pub const MAX_PORT_NAME: usize = 64;
 /// EAL options that the `dataplane` section sets itself.
 const RESERVED_EAL_ARGS: [&str; 5] = ["-l", "--lcores", "-c", "--main-lcore", "--master-lcore"];
 
@@ -63,9 +73,34 @@ fn dataplane(config: &Config, r: &mut Report) {
             "at least one worker lcore is needed",
         );
     }
+    if d.main_lcore >= RTE_MAX_LCORE {
+        r.error(
+            "dataplane.main_lcore",
+            format!(
+                "lcore {} is not below DPDK's RTE_MAX_LCORE ({RTE_MAX_LCORE})",
+                d.main_lcore
+            ),
+        );
+    }
+    let most = RTE_MAX_LCORE as usize - 1;
+    if d.worker_lcores.len() > most {
+        r.error(
+            "dataplane.worker_lcores",
+            format!(
+                "{} worker lcores listed; at most {most} (DPDK's RTE_MAX_LCORE is {RTE_MAX_LCORE}, one of them the main lcore)",
+                d.worker_lcores.len()
+            ),
+        );
+    }
     let mut seen = HashSet::new();
-    for (i, &l) in d.worker_lcores.iter().enumerate() {
-        if l == d.main_lcore {
+    // A list that long is reported once above, not per entry.
+    for (i, &l) in d.worker_lcores.iter().enumerate().take(most) {
+        if l >= RTE_MAX_LCORE {
+            r.error(
+                format!("dataplane.worker_lcores[{i}]"),
+                format!("lcore {l} is not below DPDK's RTE_MAX_LCORE ({RTE_MAX_LCORE})"),
+            );
+        } else if l == d.main_lcore {
             r.error(
                 format!("dataplane.worker_lcores[{i}]"),
                 format!("lcore {l} is the main lcore; workers need their own"),
@@ -118,6 +153,15 @@ pub const MAX_API_CONNECTIONS: u32 = 4096;
 
 fn management(config: &Config, r: &mut Report) {
     let m = &config.management;
+    if m.token_file
+        .as_deref()
+        .is_some_and(|p| p.as_os_str().is_empty())
+    {
+        r.error(
+            "management.token_file",
+            "an empty path; name the token file, or remove the key to run without a token",
+        );
+    }
     if !(1..=MAX_API_CONNECTIONS).contains(&m.max_connections) {
         r.error(
             "management.max_connections",
@@ -141,6 +185,29 @@ fn management(config: &Config, r: &mut Report) {
     }
 }
 
+/// A DPDK device string: non-empty, with a name DPDK can hold.
+fn device_problem(device: &str) -> Option<String> {
+    let name = device.split(',').next().unwrap_or(device).trim();
+    if name.is_empty() {
+        Some("a DPDK device is needed, e.g. \"0000:03:00.0\" or \"net_af_packet0\"".into())
+    } else if name.len() >= RTE_DEV_NAME_MAX_LEN {
+        Some(format!(
+            "the device name is {} bytes; DPDK's RTE_DEV_NAME_MAX_LEN allows {}",
+            name.len(),
+            RTE_DEV_NAME_MAX_LEN - 1
+        ))
+    } else {
+        None
+    }
+}
+
+/// Why `ip` cannot be a host address on `subnet`'s link, if it cannot.
+fn on_link_problem(subnet: Ipv4Cidr, ip: Ipv4Addr) -> Option<String> {
+    subnet
+        .reserved_role(ip)
+        .map(|role| format!("{ip} is the {role} address of {subnet}, not a host"))
+}
+
 /// A unicast host address a VTEP could use.
 fn unicast_problem(ip: Ipv4Addr) -> Option<&'static str> {
     if ip.is_unspecified() {
@@ -158,17 +225,18 @@ fn unicast_problem(ip: Ipv4Addr) -> Option<&'static str> {
 
 fn underlay(config: &Config, r: &mut Report) {
     let u = &config.underlay;
-    if u.device.trim().is_empty() {
-        r.error(
-            "underlay.device",
-            "a DPDK device is needed, e.g. \"0000:03:00.0\" or \"net_af_packet0\"",
-        );
+    if let Some(why) = device_problem(&u.device) {
+        r.error("underlay.device", why);
     }
     if let Some(why) = unicast_problem(u.address.addr) {
+        r.error("underlay.address", why);
+    } else if let Some(why) = on_link_problem(u.address, u.address.addr) {
         r.error("underlay.address", why);
     }
     if let Some(gw) = u.gateway {
         if let Some(why) = unicast_problem(gw) {
+            r.error("underlay.gateway", why);
+        } else if let Some(why) = on_link_problem(u.address, gw) {
             r.error("underlay.gateway", why);
         } else if gw == u.address.addr {
             r.error("underlay.gateway", "the gateway is this VTEP's own address");
@@ -201,7 +269,8 @@ fn underlay(config: &Config, r: &mut Report) {
 
 /// Checks the VNIs; returns the configured VNI ids.
 fn vnis(config: &Config, r: &mut Report) -> HashSet<u32> {
-    let ours = config.underlay.address.addr;
+    let subnet = config.underlay.address;
+    let ours = subnet.addr;
     let mut ids = HashSet::new();
     if config.vni.len() > MAX_VNIS {
         r.error(
@@ -223,6 +292,8 @@ fn vnis(config: &Config, r: &mut Report) -> HashSet<u32> {
         for (j, &ip) in v.flood.iter().enumerate() {
             let path = format!("vni[{i}].flood[{j}]");
             if let Some(why) = unicast_problem(ip) {
+                r.error(path, why);
+            } else if let Some(why) = on_link_problem(subnet, ip) {
                 r.error(path, why);
             } else if ip == ours {
                 r.error(path, format!("{ip} is this gateway's own VTEP address"));
@@ -263,6 +334,8 @@ fn vnis(config: &Config, r: &mut Report) -> HashSet<u32> {
             }
             if let Some(why) = unicast_problem(s.vtep) {
                 r.error(path("vtep"), why);
+            } else if let Some(why) = on_link_problem(subnet, s.vtep) {
+                r.error(path("vtep"), why);
             } else if s.vtep == ours {
                 r.error(
                     path("vtep"),
@@ -271,7 +344,34 @@ fn vnis(config: &Config, r: &mut Report) -> HashSet<u32> {
             }
         }
     }
+    static_mac_room(config, r);
     ids
+}
+
+/// Static MACs may fill at most half the MAC table (learning stops at
+/// half load), so every one of them always finds a slot.
+fn static_mac_room(config: &Config, r: &mut Report) {
+    let capacity = config.dataplane.mac_table_capacity as usize;
+    let room = capacity / 2;
+    let total: usize = config.vni.iter().map(|v| v.static_macs.len()).sum();
+    if total <= room {
+        return;
+    }
+    // Name the first entry past the limit.
+    let mut seen = 0;
+    for (i, v) in config.vni.iter().enumerate() {
+        if seen + v.static_macs.len() > room {
+            r.error(
+                format!("vni[{i}].static_macs[{}]", room - seen),
+                format!(
+                    "{total} static MACs in all VNIs; at most {room}, half of \
+                     dataplane.mac_table_capacity ({capacity})"
+                ),
+            );
+            return;
+        }
+        seen += v.static_macs.len();
+    }
 }
 
 fn ports(config: &Config, vnis: &HashSet<u32>, r: &mut Report) {
@@ -279,7 +379,8 @@ fn ports(config: &Config, vnis: &HashSet<u32>, r: &mut Report) {
         r.error(
             "port",
             format!(
-                "{} ports configured; at most {MAX_PORTS}",
+                "{} ports configured; at most {MAX_PORTS} (DPDK's RTE_MAX_ETHPORTS is \
+                 {RTE_MAX_ETHPORTS}, one of them the underlay)",
                 config.port.len()
             ),
         );
@@ -289,19 +390,8 @@ fn ports(config: &Config, vnis: &HashSet<u32>, r: &mut Report) {
         HashMap::from([(config.underlay.device.as_str(), "the underlay".to_string())]);
     for (i, p) in config.port.iter().enumerate() {
         let at = |field: &str| format!("port[{i}].{field}");
-        if p.name.is_empty()
-            || !p
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-        {
-            r.error(
-                at("name"),
-                format!(
-                    "\"{}\" must be non-empty letters, digits, '_', '-' or '.'",
-                    p.name
-                ),
-            );
+        if let Some(why) = port_name_problem(&p.name) {
+            r.error(at("name"), why);
         } else if p.name == "underlay" {
             r.error(at("name"), "\"underlay\" is reserved for the underlay port");
         } else if !names.insert(p.name.as_str()) {
@@ -310,8 +400,8 @@ fn ports(config: &Config, vnis: &HashSet<u32>, r: &mut Report) {
                 format!("port name \"{}\" is used twice", p.name),
             );
         }
-        if p.device.trim().is_empty() {
-            r.error(at("device"), "a DPDK device is needed");
+        if let Some(why) = device_problem(&p.device) {
+            r.error(at("device"), why);
         } else if let Some(owner) = devices.insert(p.device.as_str(), format!("port[{i}]")) {
             r.error(
                 at("device"),
@@ -360,6 +450,25 @@ fn ports(config: &Config, vnis: &HashSet<u32>, r: &mut Report) {
                 );
             }
         }
+    }
+}
+
+/// A port name is a metric label value and an API path segment: short,
+/// and letters, digits, '_', '-' or '.', starting with a letter or digit.
+fn port_name_problem(name: &str) -> Option<String> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || "_-.".contains(c);
+    if name.len() > MAX_PORT_NAME {
+        Some(format!(
+            "{} bytes long; at most {MAX_PORT_NAME}",
+            name.len()
+        ))
+    } else if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) || !name.chars().all(ok_char) {
+        Some(format!(
+            "\"{}\" must start with a letter or digit and have only letters, digits, '_', '-' or '.'",
+            name.escape_debug()
+        ))
+    } else {
+        None
     }
 }
 

@@ -96,7 +96,7 @@ impl From<ApplyError> for SaveError {
 /// Serialises and applies configuration changes.
 pub struct Applier {
     lock: tokio::sync::Mutex<()>,
-    config_file: Option<PathBuf>,
+    pub(crate) config_file: Option<PathBuf>,
     data_room: usize,
 }
 

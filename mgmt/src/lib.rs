@@ -9,6 +9,7 @@ mod conns;
 mod devices;
 mod live;
 pub mod metrics;
+mod reload;
 pub mod server;
 #[cfg(test)]
 mod testkit;

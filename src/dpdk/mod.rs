@@ -4,6 +4,7 @@
 //! safe types, and implements the data plane's `PacketBuf`/`PortIo` traits
 //! over them.
 
+pub mod devargs;
 mod eal;
 pub mod ffi;
 mod io;
