@@ -150,12 +150,12 @@ impl VniCounters {
     }
 }
 
-/// Traffic exchanged with one remote VTEP, in a slot of the worker's
-/// per-VTEP array indexed like the VTEP table. The table may hand a slot
-/// to another VTEP after the first is forgotten, so the slot records whose
-/// counts it holds and starts over for a new owner.
+/// Traffic exchanged with one remote VTEP, in the worker's per-tunnel
+/// array indexed by [`crate::tables::TunnelId`]. The control thread may hand
+/// an id to another VTEP after the first is forgotten, so the slot records
+/// whose counts it holds and starts over for a new owner.
 #[derive(Default, Debug)]
-pub struct VtepCounters {
+pub struct TunnelCounters {
     /// Tagged IPv4 address of the VTEP counted here (0: none yet). Odd
     /// states are never visible: the owner is cleared while counts reset.
     owner: AtomicU64,
@@ -169,7 +169,7 @@ pub struct VtepCounters {
 
 const OWNER_TAG: u64 = 1 << 32;
 
-impl VtepCounters {
+impl TunnelCounters {
     /// Makes `vtep` the owner, resetting the counts if the slot held
     /// another VTEP's. Only the owning worker may call this.
     #[inline]
@@ -193,17 +193,29 @@ impl VtepCounters {
     /// Counts a packet of `bytes` received from `vtep` (owning worker only).
     #[inline]
     pub fn count_rx(&self, vtep: Ipv4Addr, bytes: usize) {
-        self.claim(vtep);
-        self.rx_packets.inc();
-        self.rx_bytes.add(bytes as u64);
+        self.add_rx(vtep, 1, bytes as u64);
     }
 
     /// Counts a packet of `bytes` sent to `vtep` (owning worker only).
     #[inline]
     pub fn count_tx(&self, vtep: Ipv4Addr, bytes: usize) {
+        self.add_tx(vtep, 1, bytes as u64);
+    }
+
+    /// Counts `packets` totalling `bytes` received from `vtep` (owning worker only).
+    #[inline]
+    pub fn add_rx(&self, vtep: Ipv4Addr, packets: u64, bytes: u64) {
         self.claim(vtep);
-        self.tx_packets.inc();
-        self.tx_bytes.add(bytes as u64);
+        self.rx_packets.add(packets);
+        self.rx_bytes.add(bytes);
+    }
+
+    /// Counts `packets` totalling `bytes` sent to `vtep` (owning worker only).
+    #[inline]
+    pub fn add_tx(&self, vtep: Ipv4Addr, packets: u64, bytes: u64) {
+        self.claim(vtep);
+        self.tx_packets.add(packets);
+        self.tx_bytes.add(bytes);
     }
 
     /// (VTEP, rx packets, rx bytes, tx packets, tx bytes), read by any
@@ -229,8 +241,8 @@ pub struct WorkerCounters {
     pub ports: Box<[PortCounters]>,
     /// By VNI slot.
     pub vnis: Box<[VniCounters]>,
-    /// By VTEP table slot (see [`crate::tables::NextHop::Resolved`]).
-    pub vteps: Box<[VtepCounters]>,
+    /// By tunnel id (see [`crate::tables::TunnelId`]).
+    pub tunnels: Box<[TunnelCounters]>,
     /// By [`DropReason`].
     pub drops: Box<[Counter]>,
     /// TSC cycles spent in loop iterations that handled at least one packet.
@@ -255,8 +267,8 @@ impl WorkerCounters {
         WorkerCounters {
             ports: (0..ports).map(|_| PortCounters::default()).collect(),
             vnis: (0..vni_slots).map(|_| VniCounters::default()).collect(),
-            vteps: (0..crate::shared::VTEP_TABLE_SLOTS)
-                .map(|_| VtepCounters::default())
+            tunnels: (0..crate::shared::TUNNEL_IDS)
+                .map(|_| TunnelCounters::default())
                 .collect(),
             drops: (0..DropReason::COUNT).map(|_| Counter::default()).collect(),
             busy_cycles: Counter::default(),
@@ -305,7 +317,7 @@ mod tests {
 
     #[test]
     fn a_vtep_slot_starts_over_for_a_new_owner() {
-        let c = VtepCounters::default();
+        let c = TunnelCounters::default();
         assert_eq!(c.read(), None);
         let (a, b) = (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(192, 0, 2, 2));
         c.count_rx(a, 100);

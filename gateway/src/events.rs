@@ -18,6 +18,13 @@ pub enum Event {
         mac: MacBytes,
         dest: MacDest,
     },
+    /// A source MAC behind a remote VTEP that is new or has moved; the
+    /// control thread interns the VTEP and points the entry at its tunnel.
+    LearnRemote {
+        vni_slot: u16,
+        mac: MacBytes,
+        vtep: Ipv4Addr,
+    },
     /// An ARP sender on the underlay (a reply to us or a request for us).
     ArpSeen { ip: Ipv4Addr, mac: MacBytes },
     /// A remote VTEP the VTEP table has never heard of.

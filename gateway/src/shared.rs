@@ -5,14 +5,14 @@ use crate::clock::CoarseClock;
 use crate::counters::{SharedCounter, WorkerCounters};
 use crate::events::{ControlFrame, Event, CONTROL_QUEUE_LEN, EVENT_QUEUE_LEN};
 use crate::snapshot::{Snapshot, VNI_SLOTS};
-use crate::tables::{MacTable, MapWriter, VtepTable};
+use crate::tables::{MacTable, MapWriter, TunnelTable, TunnelWriter};
 use arc_swap::ArcSwap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
-/// Slots in the VTEP next-hop table (at most half are used).
-pub const VTEP_TABLE_SLOTS: usize = 4096;
+/// Tunnel ids (remote VTEPs tracked at once); learned VTEPs take at most half.
+pub const TUNNEL_IDS: usize = 4096;
 
 /// MAC-table activity of one VNI, written by the control thread.
 #[derive(Default, Debug)]
@@ -45,7 +45,7 @@ pub struct ControlStats {
     pub next_hop_mac_changes: SharedCounter,
     /// Learning refused because the whole MAC table is full.
     pub mac_table_full: SharedCounter,
-    /// Remote VTEPs not tracked because the VTEP table is half full.
+    /// Remote VTEPs not tracked because the tunnel table is half full.
     pub vtep_table_full: SharedCounter,
     /// Remote VTEPs with no route (off-link and no gateway configured).
     pub vtep_unreachable: SharedCounter,
@@ -63,7 +63,8 @@ pub struct Shared {
     /// Bumped after each new snapshot, so workers notice with one load.
     pub generation: AtomicU64,
     pub macs: MacTable,
-    pub vteps: VtepTable,
+    /// Remote VTEPs by tunnel id (see `tables::tunnel`).
+    pub tunnels: Arc<TunnelTable>,
     pub clock: CoarseClock,
     pub workers: Vec<Arc<WorkerCounters>>,
     pub mac_stats: Box<[VniMacStats]>,
@@ -103,7 +104,7 @@ pub struct WorkerParts {
 /// What the control thread gets: the only table writers and the other ends.
 pub struct ControlParts {
     pub mac_writer: MapWriter,
-    pub vtep_writer: MapWriter,
+    pub tunnel_writer: TunnelWriter,
     pub events: Vec<Receiver<Event>>,
     /// To worker 0, which sends control frames for everyone.
     pub control_frames: SyncSender<ControlFrame>,
@@ -118,7 +119,7 @@ pub fn build(
     assert!(workers > 0, "at least one worker");
     let ports = snapshot.ports.len();
     let (mac_map, mac_writer) = MapWriter::new(mac_capacity);
-    let (vtep_map, vtep_writer) = MapWriter::new(VTEP_TABLE_SLOTS);
+    let (tunnels, tunnel_writer) = TunnelWriter::new(TUNNEL_IDS);
     let mut worker_parts = Vec::new();
     let mut event_rx = Vec::new();
     let mut frame_tx = None;
@@ -141,7 +142,7 @@ pub fn build(
         snapshot: ArcSwap::from_pointee(snapshot),
         generation: AtomicU64::new(generation),
         macs: MacTable::new(mac_map),
-        vteps: VtepTable::new(vtep_map),
+        tunnels,
         clock: CoarseClock::default(),
         workers: worker_parts.iter().map(|w| w.counters.clone()).collect(),
         mac_stats: (0..VNI_SLOTS).map(|_| VniMacStats::default()).collect(),
@@ -150,7 +151,7 @@ pub fn build(
     });
     let control = ControlParts {
         mac_writer,
-        vtep_writer,
+        tunnel_writer,
         events: event_rx,
         control_frames: frame_tx.expect("worker 0 exists"),
     };

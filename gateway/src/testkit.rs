@@ -147,6 +147,14 @@ impl Rig {
         self.shared.snapshot.load().vni_slot(vni).unwrap()
     }
 
+    /// The tunnel id of a tracked VTEP.
+    pub fn tunnel(&self, vtep: Ipv4Addr) -> crate::tables::TunnelId {
+        self.shared
+            .tunnels
+            .id(vtep.into())
+            .expect("VTEP is tracked")
+    }
+
     pub fn lookup(&self, vni: u32, mac: &MacBytes) -> Option<crate::tables::MacDest> {
         self.shared
             .macs

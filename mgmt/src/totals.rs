@@ -99,7 +99,7 @@ pub struct VtepTotals {
 pub fn vteps(shared: &Shared) -> BTreeMap<Ipv4Addr, VtepTotals> {
     let mut out: BTreeMap<Ipv4Addr, VtepTotals> = BTreeMap::new();
     for w in &shared.workers {
-        for (ip, [rp, rb, tp, tb]) in w.vteps.iter().filter_map(|c| c.read()) {
+        for (ip, [rp, rb, tp, tb]) in w.tunnels.iter().filter_map(|c| c.read()) {
             let t = out.entry(ip).or_default();
             t.rx_packets += rp;
             t.rx_bytes += rb;

@@ -4,9 +4,8 @@ use crate::shared::Shared;
 use crate::snapshot::{Snapshot, VNI_SLOTS};
 use crate::tables::atomic_map::MapWriter;
 use crate::tables::mac::{mac_key, split_mac_key, MacEntry};
-use crate::tables::MacDest;
+use crate::tables::{MacDest, TunnelId, TunnelWriter};
 use crate::wire::MacBytes;
-use std::net::Ipv4Addr;
 use std::sync::atomic::Ordering::Relaxed;
 
 /// Sweeps the whole table once per this many timer steps.
@@ -36,20 +35,25 @@ impl Learning {
             .store(u64::from(count), Relaxed);
     }
 
-    /// Applies a worker's learning event. Returns the remote VTEP the MAC
-    /// now points to, so its next hop gets resolved.
+    /// Applies a worker's learning event, keeping the tunnels' reference
+    /// counts in step with the entries that point at them.
+    // One argument per part of the event plus the two tables it touches.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn learn(
         &mut self,
         shared: &Shared,
         snap: &Snapshot,
+        tunnels: &mut TunnelWriter,
         slot: u16,
         mac: MacBytes,
         dest: MacDest,
         now: u32,
-    ) -> Option<Ipv4Addr> {
-        let vni = snap.vni(slot)?;
+    ) {
+        let Some(vni) = snap.vni(slot) else {
+            return;
+        };
         if !vni.learning {
-            return None;
+            return;
         }
         let stats = &shared.mac_stats[usize::from(slot)];
         let key = mac_key(slot, &mac);
@@ -63,40 +67,45 @@ impl Learning {
             .get(key)
             .and_then(|h| MacEntry::decode(h.value))
         {
-            Some(old) if old.is_static => return None,
+            Some(old) if old.is_static => {}
             Some(old) if old.dest == dest => {}
-            Some(_) => {
+            Some(old) => {
                 // A move: the MAC showed up somewhere else.
                 let _ = self.writer.insert(key, entry.encode(), now);
+                unref(tunnels, old.dest);
+                add_ref(tunnels, dest);
                 stats.moved.inc();
             }
             None => {
                 let count = self.counts[usize::from(slot)];
                 if count >= vni.mac_limit {
                     stats.limit_hits.inc();
-                    return None;
+                    return;
                 }
                 if self.writer.len() * 2 >= self.writer.map().capacity() {
                     shared.control.mac_table_full.inc();
-                    return None;
+                    return;
                 }
                 if self.writer.insert(key, entry.encode(), now).is_err() {
                     shared.control.mac_table_full.inc();
-                    return None;
+                    return;
                 }
+                add_ref(tunnels, dest);
                 stats.learned.inc();
                 self.set_count(shared, slot, count + 1);
             }
-        }
-        match dest {
-            MacDest::Remote { vtep } => Some(vtep),
-            MacDest::Local { .. } => None,
         }
     }
 
     /// Removes dynamic entries idle longer than their VNI's ageing time,
     /// looking at a tenth of the table per call.
-    pub(super) fn age_step(&mut self, shared: &Shared, snap: &Snapshot, now: u32) {
+    pub(super) fn age_step(
+        &mut self,
+        shared: &Shared,
+        snap: &Snapshot,
+        tunnels: &mut TunnelWriter,
+        now: u32,
+    ) {
         let capacity = self.writer.map().capacity();
         let step = capacity.div_ceil(AGEING_SWEEP_STEPS);
         let end = (self.sweep_pos + step).min(capacity);
@@ -115,6 +124,7 @@ impl Learning {
             let idle = now.saturating_sub(self.writer.map().seen(s));
             if idle >= ageing {
                 self.writer.remove_at(s);
+                unref(tunnels, entry.dest);
                 shared.mac_stats[usize::from(slot)].aged.inc();
                 let count = self.counts[usize::from(slot)].saturating_sub(1);
                 self.set_count(shared, slot, count);
@@ -124,12 +134,15 @@ impl Learning {
     }
 
     /// Brings the table in line with a new config: flushes VNIs that are
-    /// gone (or whose learning was turned off), and installs static entries.
+    /// gone (or whose learning was turned off), and installs static entries
+    /// (their VTEPs are interned already: `tunnel_of` has their ids).
     pub(super) fn sync(
         &mut self,
         shared: &Shared,
         snap: &Snapshot,
         old: Option<&Snapshot>,
+        tunnels: &mut TunnelWriter,
+        tunnel_of: impl Fn(std::net::Ipv4Addr) -> Option<TunnelId>,
         now: u32,
     ) {
         let keep = |slot: u16, mac: &MacBytes, entry: &MacEntry| -> bool {
@@ -142,10 +155,11 @@ impl Learning {
             if entry.is_static {
                 // Kept (not briefly removed) if the new config still has it.
                 return same_vni
-                    && vni
-                        .static_macs
-                        .iter()
-                        .any(|&(m, vtep)| m == *mac && entry.dest == MacDest::Remote { vtep });
+                    && vni.static_macs.iter().any(|&(m, vtep)| {
+                        m == *mac
+                            && tunnel_of(vtep).map(|tunnel| MacDest::Remote { tunnel })
+                                == Some(entry.dest)
+                    });
             }
             same_vni && vni.learning && snap.serves(slot, &entry.dest)
         };
@@ -160,6 +174,7 @@ impl Learning {
                 };
                 if !keep(slot, &mac, &entry) {
                     self.writer.remove_at(s);
+                    unref(tunnels, entry.dest);
                     let count = self.counts[usize::from(slot)].saturating_sub(1);
                     self.set_count(shared, slot, count);
                 }
@@ -169,19 +184,42 @@ impl Learning {
             let Some(vni) = vni else { continue };
             let slot = slot as u16;
             for &(mac, vtep) in &vni.static_macs {
+                let Some(tunnel) = tunnel_of(vtep) else {
+                    continue;
+                };
                 let entry = MacEntry {
-                    dest: MacDest::Remote { vtep },
+                    dest: MacDest::Remote { tunnel },
                     is_static: true,
                 };
                 match self.writer.insert(mac_key(slot, &mac), entry.encode(), now) {
                     Ok(None) => {
+                        add_ref(tunnels, entry.dest);
                         let count = self.counts[usize::from(slot)] + 1;
                         self.set_count(shared, slot, count);
                     }
-                    Ok(Some(_)) => {}
+                    Ok(Some(old)) => {
+                        if let Some(old) = MacEntry::decode(old) {
+                            unref(tunnels, old.dest);
+                        }
+                        add_ref(tunnels, entry.dest);
+                    }
                     Err(_) => shared.control.mac_table_full.inc(),
                 }
             }
         }
+    }
+}
+
+/// A MAC entry now points at `dest`: a tunnel keeps its id while it does.
+fn add_ref(tunnels: &mut TunnelWriter, dest: MacDest) {
+    if let MacDest::Remote { tunnel } = dest {
+        tunnels.add_ref(tunnel);
+    }
+}
+
+/// A MAC entry no longer points at `dest`.
+fn unref(tunnels: &mut TunnelWriter, dest: MacDest) {
+    if let MacDest::Remote { tunnel } = dest {
+        tunnels.drop_ref(tunnel);
     }
 }

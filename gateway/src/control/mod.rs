@@ -11,6 +11,7 @@ mod resolver;
 use crate::events::Event;
 use crate::shared::{ControlParts, Shared};
 use crate::snapshot::Snapshot;
+use crate::tables::MacDest;
 use learning::Learning;
 use resolver::Resolver;
 use std::sync::mpsc::TryRecvError;
@@ -39,7 +40,7 @@ impl Control {
         let snapshot = shared.snapshot.load_full();
         let mut control = Control {
             learning: Learning::new(parts.mac_writer),
-            resolver: Resolver::new(parts.vtep_writer, parts.control_frames),
+            resolver: Resolver::new(parts.tunnel_writer, parts.control_frames),
             events: parts.events,
             snapshot: snapshot.clone(),
             shared,
@@ -77,7 +78,12 @@ impl Control {
         self.drain_events(now, now_ms);
         if now_ms.saturating_sub(self.last_timer_ms) >= TIMER_PERIOD_MS {
             self.last_timer_ms = now_ms;
-            self.learning.age_step(&self.shared, &self.snapshot, now);
+            self.learning.age_step(
+                &self.shared,
+                &self.snapshot,
+                &mut self.resolver.tunnels,
+                now,
+            );
             self.resolver
                 .timers(&self.shared, &self.snapshot, now, now_ms);
         }
@@ -95,32 +101,51 @@ impl Control {
                         vni_slot,
                         mac,
                         dest,
+                    } => self.learning.learn(
+                        &self.shared,
+                        &self.snapshot,
+                        &mut self.resolver.tunnels,
+                        vni_slot,
+                        mac,
+                        dest,
+                        now,
+                    ),
+                    Event::LearnRemote {
+                        vni_slot,
+                        mac,
+                        vtep,
                     } => {
-                        let vtep = self.learning.learn(
-                            &self.shared,
-                            &self.snapshot,
-                            vni_slot,
-                            mac,
-                            dest,
-                            now,
-                        );
-                        if let Some(vtep) = vtep {
-                            self.resolver.track(
+                        let learning = self.snapshot.vni(vni_slot).is_some_and(|v| v.learning);
+                        let tunnel = learning
+                            .then(|| {
+                                self.resolver.track(
+                                    &self.shared,
+                                    &self.snapshot,
+                                    vtep,
+                                    false,
+                                    now,
+                                    now_ms,
+                                )
+                            })
+                            .flatten();
+                        if let Some(tunnel) = tunnel {
+                            self.learning.learn(
                                 &self.shared,
                                 &self.snapshot,
-                                vtep,
-                                false,
+                                &mut self.resolver.tunnels,
+                                vni_slot,
+                                mac,
+                                MacDest::Remote { tunnel },
                                 now,
-                                now_ms,
                             );
                         }
                     }
                     Event::ArpSeen { ip, mac } => {
-                        self.resolver.arp_seen(&self.shared, ip, mac, now, now_ms)
+                        self.resolver.arp_seen(&self.shared, ip, mac, now_ms)
                     }
                     Event::VtepMiss { vtep } => {
                         self.resolver
-                            .track(&self.shared, &self.snapshot, vtep, false, now, now_ms)
+                            .track(&self.shared, &self.snapshot, vtep, false, now, now_ms);
                     }
                 }
             }
@@ -133,8 +158,24 @@ impl Control {
                 self.shared.mac_stats[usize::from(slot)].reset();
             }
         }
-        self.learning.sync(&self.shared, snap, old, now);
+        // Tunnels first: static MACs point at their ids.
         self.resolver.sync(&self.shared, snap, now, now_ms);
+        let resolver = &mut self.resolver;
+        let ids: std::collections::HashMap<_, _> = snap
+            .vnis
+            .iter()
+            .flatten()
+            .flat_map(|v| v.static_macs.iter().map(|s| s.1))
+            .filter_map(|vtep| Some((vtep, resolver.tunnel(vtep)?)))
+            .collect();
+        self.learning.sync(
+            &self.shared,
+            snap,
+            old,
+            &mut resolver.tunnels,
+            |vtep| ids.get(&vtep).copied(),
+            now,
+        );
     }
 }
 

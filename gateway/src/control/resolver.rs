@@ -9,8 +9,7 @@
 use crate::events::ControlFrame;
 use crate::shared::Shared;
 use crate::snapshot::{Snapshot, UNDERLAY_PORT};
-use crate::tables::atomic_map::MapWriter;
-use crate::tables::vtep::{next_hop_value, vtep_key};
+use crate::tables::{TunnelId, TunnelWriter};
 use crate::wire::arp::{build_arp, ARP_LEN, ARP_REQUEST};
 use crate::wire::ethernet::{EthernetFrame, ETHERTYPE_ARP, HEADER_LEN as ETH_LEN};
 use crate::wire::{MacBytes, BROADCAST_MAC};
@@ -35,29 +34,32 @@ struct NextHopState {
 }
 
 struct VtepState {
+    tunnel: TunnelId,
     next_hop: Option<Ipv4Addr>,
     /// From the config (replication list, static MACs): never forgotten.
     pinned: bool,
 }
 
 pub(super) struct Resolver {
-    writer: MapWriter,
+    /// The tunnel index: ids, next-hop MACs, and the MAC entries' references.
+    pub(super) tunnels: TunnelWriter,
     frames: SyncSender<ControlFrame>,
     next_hops: HashMap<Ipv4Addr, NextHopState>,
     vteps: HashMap<Ipv4Addr, VtepState>,
 }
 
 impl Resolver {
-    pub(super) fn new(writer: MapWriter, frames: SyncSender<ControlFrame>) -> Self {
+    pub(super) fn new(tunnels: TunnelWriter, frames: SyncSender<ControlFrame>) -> Self {
         Resolver {
-            writer,
+            tunnels,
             frames,
             next_hops: HashMap::new(),
             vteps: HashMap::new(),
         }
     }
 
-    /// Starts (or keeps) resolving `vtep`.
+    /// Starts (or keeps) resolving `vtep`; returns its tunnel id, or None
+    /// if it cannot be tracked (table full).
     pub(super) fn track(
         &mut self,
         shared: &Shared,
@@ -66,56 +68,56 @@ impl Resolver {
         pinned: bool,
         now: u32,
         now_ms: u64,
-    ) {
+    ) -> Option<TunnelId> {
         if let Some(state) = self.vteps.get_mut(&vtep) {
             state.pinned |= pinned;
-            return;
+            return Some(state.tunnel);
         }
         // Learned VTEPs fill at most half the table, like the MAC table:
-        // probe chains stay short, and VXLAN from spoofed sources cannot
-        // crowd out configured VTEPs (which may use the rest) or make us
-        // ARP for more than that.
-        if !pinned && self.writer.len() >= self.writer.map().capacity() / 2 {
+        // VXLAN from spoofed sources cannot crowd out configured VTEPs
+        // (which may use the rest) or make us ARP for more than that.
+        if !pinned && self.tunnels.len() >= self.tunnels.table().capacity() / 2 {
             shared.control.vtep_table_full.inc();
-            return;
+            return None;
         }
         let next_hop = snap.underlay.next_hop(vtep);
         if next_hop.is_none() {
             shared.control.vtep_unreachable.inc();
         }
-        self.vteps.insert(vtep, VtepState { next_hop, pinned });
-        let mac = next_hop.and_then(|nh| {
-            let state = self.next_hops.entry(nh).or_insert(NextHopState {
-                mac: None,
-                confirmed_ms: 0,
-                requested_ms: None,
-            });
-            state.mac
-        });
-        if self
-            .writer
-            .insert(vtep_key(vtep), next_hop_value(mac), now)
-            .is_err()
-        {
-            self.vteps.remove(&vtep);
-            return;
-        }
+        let tunnel = self.tunnels.intern(vtep.into(), now).ok()?;
+        let mac = next_hop.and_then(|nh| self.next_hop_entry(nh).mac);
+        self.tunnels.set_mac(tunnel, mac);
+        self.vteps.insert(
+            vtep,
+            VtepState {
+                tunnel,
+                next_hop,
+                pinned,
+            },
+        );
         if let Some(nh) = next_hop {
             self.request_if_due(shared, snap, nh, now_ms);
         }
         self.publish_gauges(shared);
+        Some(tunnel)
+    }
+
+    /// The tunnel id of a tracked VTEP.
+    pub(super) fn tunnel(&self, vtep: Ipv4Addr) -> Option<TunnelId> {
+        self.vteps.get(&vtep).map(|s| s.tunnel)
+    }
+
+    fn next_hop_entry(&mut self, ip: Ipv4Addr) -> &mut NextHopState {
+        self.next_hops.entry(ip).or_insert(NextHopState {
+            mac: None,
+            confirmed_ms: 0,
+            requested_ms: None,
+        })
     }
 
     /// An ARP sender on the underlay: if it is a next hop we resolve, record
     /// it (a new MAC takes effect at once). Unknown senders are ignored.
-    pub(super) fn arp_seen(
-        &mut self,
-        shared: &Shared,
-        ip: Ipv4Addr,
-        mac: MacBytes,
-        now: u32,
-        now_ms: u64,
-    ) {
+    pub(super) fn arp_seen(&mut self, shared: &Shared, ip: Ipv4Addr, mac: MacBytes, now_ms: u64) {
         let Some(state) = self.next_hops.get_mut(&ip) else {
             return;
         };
@@ -131,7 +133,7 @@ impl Resolver {
         state.confirmed_ms = now_ms;
         state.requested_ms = None;
         if changed {
-            self.write_vteps_of(ip, Some(mac), now);
+            self.write_vteps_of(ip, Some(mac));
             self.publish_gauges(shared);
         }
     }
@@ -152,7 +154,7 @@ impl Resolver {
             if let Some(state) = self.next_hops.get_mut(&ip) {
                 state.mac = None;
             }
-            self.write_vteps_of(ip, None, now);
+            self.write_vteps_of(ip, None);
             due.push(ip);
         }
         for ip in due {
@@ -179,14 +181,25 @@ impl Resolver {
         let old: Vec<Ipv4Addr> = self.vteps.keys().copied().collect();
         for vtep in old {
             let pinned = configured.contains(&vtep);
-            let same_route = self.vteps[&vtep].next_hop == snap.underlay.next_hop(vtep);
-            if same_route {
-                if let Some(state) = self.vteps.get_mut(&vtep) {
-                    state.pinned = pinned;
-                }
-            } else {
+            let route = snap.underlay.next_hop(vtep);
+            let Some(state) = self.vteps.get_mut(&vtep) else {
+                continue;
+            };
+            state.pinned = pinned;
+            if state.next_hop == route {
+                continue;
+            }
+            let tunnel = state.tunnel;
+            if self.tunnels.release(tunnel) {
                 self.vteps.remove(&vtep);
-                self.writer.remove(vtep_key(vtep));
+                continue;
+            }
+            // MAC entries point at it: keep the id, follow the new route.
+            state.next_hop = route;
+            let mac = route.and_then(|nh| self.next_hop_entry(nh).mac);
+            self.tunnels.set_mac(tunnel, mac);
+            if let Some(nh) = route {
+                self.request_if_due(shared, snap, nh, now_ms);
             }
         }
         for vtep in configured {
@@ -198,35 +211,28 @@ impl Resolver {
     }
 
     fn forget_idle_vteps(&mut self, now: u32) {
-        let map = self.writer.map();
+        let table = self.tunnels.table();
         let idle: Vec<Ipv4Addr> = self
             .vteps
             .iter()
-            .filter(|(_, s)| !s.pinned)
-            .filter(|(&ip, _)| {
-                map.get(vtep_key(ip))
-                    .is_none_or(|hit| now.saturating_sub(map.seen(hit.slot)) >= VTEP_IDLE_SECS)
-            })
+            .filter(|(_, s)| !s.pinned && self.tunnels.refs(s.tunnel) == 0)
+            .filter(|(_, s)| now.saturating_sub(table.seen(s.tunnel)) >= VTEP_IDLE_SECS)
             .map(|(&ip, _)| ip)
             .collect();
         for ip in idle {
-            self.vteps.remove(&ip);
-            self.writer.remove(vtep_key(ip));
+            if let Some(state) = self.vteps.remove(&ip) {
+                self.tunnels.release(state.tunnel);
+            }
         }
         let used: Vec<Ipv4Addr> = self.vteps.values().filter_map(|v| v.next_hop).collect();
         self.next_hops.retain(|ip, _| used.contains(ip));
     }
 
-    fn write_vteps_of(&mut self, next_hop: Ipv4Addr, mac: Option<MacBytes>, now: u32) {
-        let vteps: Vec<Ipv4Addr> = self
-            .vteps
-            .iter()
-            .filter(|(_, s)| s.next_hop == Some(next_hop))
-            .map(|(&ip, _)| ip)
-            .collect();
-        for vtep in vteps {
-            // Updating existing keys cannot fail for lack of room.
-            let _ = self.writer.insert(vtep_key(vtep), next_hop_value(mac), now);
+    fn write_vteps_of(&mut self, next_hop: Ipv4Addr, mac: Option<MacBytes>) {
+        for state in self.vteps.values() {
+            if state.next_hop == Some(next_hop) {
+                self.tunnels.set_mac(state.tunnel, mac);
+            }
         }
     }
 

@@ -28,7 +28,9 @@ fn learns_remote_and_local_macs() {
     rig.run();
     assert_eq!(
         rig.lookup(100, &HOST_V2),
-        Some(MacDest::Remote { vtep: VTEP2 })
+        Some(MacDest::Remote {
+            tunnel: rig.tunnel(VTEP2),
+        })
     );
     assert_eq!(
         rig.lookup(100, &HOST_P1),
@@ -131,7 +133,9 @@ fn static_macs_follow_the_config_and_are_never_learned_over() {
     rig.resolve(VTEP1, VTEP1_MAC);
     rig.resolve(VTEP2, VTEP2_MAC);
     rig.run();
-    let pinned = Some(MacDest::Remote { vtep: VTEP2 });
+    let pinned = Some(MacDest::Remote {
+        tunnel: rig.tunnel(VTEP2),
+    });
     assert_eq!(rig.lookup(100, &HOST_V1), pinned);
     // HOST_V1 shows up behind VTEP1: the static entry wins.
     rig.inject(
@@ -211,11 +215,11 @@ fn unresolved_vteps_are_retried_and_stale_ones_expire() {
         && f[38..42] == VTEP1.octets()
         && f[21] as u16 == ARP_REQUEST));
     assert!(matches!(
-        rig.shared.vteps.lookup(VTEP1),
+        rig.shared.tunnels.lookup(VTEP1),
         Some(NextHop::Resolved { .. })
     ));
     rig.advance(30);
-    assert_eq!(rig.shared.vteps.lookup(VTEP1), Some(NextHop::Pending));
+    assert_eq!(rig.shared.tunnels.lookup(VTEP1), Some(NextHop::Pending));
 }
 
 #[test]
@@ -239,7 +243,7 @@ fn off_link_vteps_resolve_through_the_gateway() {
     rig.resolve(Ipv4Addr::new(192, 0, 2, 254), router);
     rig.run();
     assert!(matches!(
-        rig.shared.vteps.lookup(Ipv4Addr::new(198, 51, 100, 7)),
+        rig.shared.tunnels.lookup(Ipv4Addr::new(198, 51, 100, 7)),
         Some(NextHop::Resolved { mac, .. }) if mac == router
     ));
 }
@@ -353,14 +357,14 @@ fn workers_ignore_a_stale_local_entry_before_the_control_thread_flushes_it() {
 fn learned_vteps_fill_at_most_half_the_vtep_table() {
     let mut rig = Rig::resolved();
     let snap = rig.shared.snapshot.load_full();
-    let slots = crate::shared::VTEP_TABLE_SLOTS;
+    let slots = crate::shared::TUNNEL_IDS;
     // In-memory only: as many distinct VTEP sources as a spoofing flood.
     for n in 0..slots as u32 {
         let ip = Ipv4Addr::from(0xc612_0000 + n); // 198.18.0.0/15 (RFC 2544)
         let (shared, control) = (&rig.shared, &mut rig.control);
         control.resolver.track(shared, &snap, ip, false, 1, 1000);
     }
-    let tracked = rig.shared.vteps.entries().count();
+    let tracked = rig.shared.tunnels.entries().count();
     assert_eq!(tracked, slots / 2, "learned VTEPs stop at half the table");
     assert_eq!(
         rig.shared.control.vtep_table_full.get(),
@@ -374,5 +378,5 @@ fn learned_vteps_fill_at_most_half_the_vtep_table() {
     control
         .resolver
         .track(shared, &snap, configured, true, 1, 1000);
-    assert!(rig.shared.vteps.lookup(configured).is_some());
+    assert!(rig.shared.tunnels.lookup(configured).is_some());
 }

@@ -2,6 +2,7 @@
 //! forwarding, encapsulation to the VTEP that owns the destination, or
 //! flooding (local ports and head-end replication).
 
+use super::learn::Source;
 use super::output::FloodScope;
 use super::{wire_drop, Env, Pipeline};
 use crate::buf::{remove_gap, PacketBuf};
@@ -36,7 +37,7 @@ impl<B: PacketBuf> Pipeline<B> {
             return self.drop_packet(DropReason::BadSourceMac);
         }
         let ingress = Member { port, vlan };
-        self.learn(env, slot, vni, l2.src, MacDest::Local { port, vlan });
+        self.learn(env, slot, vni, l2.src, Source::Port { port, vlan });
 
         // Inside the VNI frames travel untagged; egress adds what it needs.
         if l2.vlan.is_some() && !remove_gap(&mut pkt, 12, 4) {
@@ -62,7 +63,7 @@ impl<B: PacketBuf> Pipeline<B> {
                     self.deliver_local(io, env, egress, pkt);
                 }
             }
-            Some(MacDest::Remote { vtep }) => self.encap_unicast(io, env, slot, vni, vtep, pkt),
+            Some(MacDest::Remote { tunnel }) => self.encap_unicast(io, env, slot, vni, tunnel, pkt),
             None => self.flood(
                 io,
                 env,

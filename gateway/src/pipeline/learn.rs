@@ -6,11 +6,24 @@ use crate::buf::PacketBuf;
 use crate::events::Event;
 use crate::snapshot::VniPlan;
 use crate::tables::mac::{mac_key, MacEntry};
-use crate::tables::MacDest;
+use crate::tables::{MacDest, TunnelId};
 use crate::wire::MacBytes;
+use std::net::Ipv4Addr;
+
+/// Where a frame came from, as learning sees it.
+#[derive(Clone, Copy)]
+pub(super) enum Source {
+    /// A physical port's binding.
+    Port { port: u8, vlan: Option<u16> },
+    /// A remote VTEP; `tunnel` is its id if the control thread tracks it.
+    Tunnel {
+        vtep: Ipv4Addr,
+        tunnel: Option<TunnelId>,
+    },
+}
 
 impl<B: PacketBuf> Pipeline<B> {
-    /// Learns that `mac` in VNI slot `slot` lives at `dest`.
+    /// Learns that `mac` in VNI slot `slot` lives at `source`.
     #[inline]
     pub(super) fn learn(
         &mut self,
@@ -18,25 +31,45 @@ impl<B: PacketBuf> Pipeline<B> {
         slot: u16,
         vni: &VniPlan,
         mac: MacBytes,
-        dest: MacDest,
+        source: Source,
     ) {
         if !vni.learning {
             return;
         }
+        let dest = match source {
+            Source::Port { port, vlan } => Some(MacDest::Local { port, vlan }),
+            Source::Tunnel { tunnel, .. } => tunnel.map(|tunnel| MacDest::Remote { tunnel }),
+        };
         match self.shared.macs.lookup(slot, &mac) {
-            Some(hit) if hit.entry.dest == dest => self.shared.macs.touch(hit.slot, env.now),
+            Some(hit) if Some(hit.entry.dest) == dest => self.shared.macs.touch(hit.slot, env.now),
             // Static entries win over what traffic suggests.
             Some(hit) if hit.entry.is_static => {}
             _ => {
-                let value = MacEntry {
-                    dest,
-                    is_static: false,
-                }
-                .encode();
-                let event = Event::Learn {
-                    vni_slot: slot,
-                    mac,
-                    dest,
+                let (value, event) = match source {
+                    Source::Port { port, vlan } => {
+                        let dest = MacDest::Local { port, vlan };
+                        let value = MacEntry {
+                            dest,
+                            is_static: false,
+                        }
+                        .encode();
+                        let event = Event::Learn {
+                            vni_slot: slot,
+                            mac,
+                            dest,
+                        };
+                        (value, event)
+                    }
+                    Source::Tunnel { vtep, .. } => {
+                        // Apart from every encoded entry (whose top bits are set).
+                        let value = u64::from(u32::from(vtep));
+                        let event = Event::LearnRemote {
+                            vni_slot: slot,
+                            mac,
+                            vtep,
+                        };
+                        (value, event)
+                    }
                 };
                 self.notify(env, mac_key(slot, &mac), value, event);
             }

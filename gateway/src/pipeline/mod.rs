@@ -40,6 +40,10 @@ pub struct Pipeline<B: PacketBuf> {
     /// Keeps a busy flow from sending the same event for every packet.
     recent_events: RecentFilter,
     ip_ident: u16,
+    /// Outer headers by tunnel id, ready to copy.
+    rewrites: encap::RewriteCache,
+    /// The last decapsulated frame's outer source and its tunnel.
+    last_source: Option<(std::net::Ipv4Addr, crate::tables::TunnelId)>,
 }
 
 impl<B: PacketBuf> Pipeline<B> {
@@ -57,6 +61,8 @@ impl<B: PacketBuf> Pipeline<B> {
             tx: (0..ports).map(|_| Batch::default()).collect(),
             recent_events: RecentFilter::default(),
             ip_ident: 0,
+            rewrites: encap::RewriteCache::new(crate::shared::TUNNEL_IDS),
+            last_source: None,
         }
     }
 

@@ -4,15 +4,14 @@
 //! Frames arrive here untagged: the bridge path strips the ingress tag and
 //! decapsulated frames never carry one.
 
-use super::encap::{write_outer, Outer, ENCAP_LEN, OUTER_IP_OVERHEAD};
+use super::encap::{ENCAP_LEN, OUTER_IP_OVERHEAD};
 use super::{copy_into_new, Env, Pipeline};
 use crate::buf::{insert_gap, PacketBuf};
 use crate::counters::DropReason;
 use crate::events::Event;
 use crate::io::PortIo;
 use crate::snapshot::{Member, VniPlan, UNDERLAY_PORT};
-use crate::tables::vtep::vtep_key;
-use crate::tables::NextHop;
+use crate::tables::TunnelId;
 use crate::wire::ethernet::{vlan_tci, ETHERTYPE_VLAN, HEADER_LEN as ETH_LEN};
 use crate::wire::flow::{inner_flow_hash, source_port};
 use std::net::Ipv4Addr;
@@ -50,51 +49,62 @@ impl<B: PacketBuf> Pipeline<B> {
         self.send(io, member.port, pkt);
     }
 
-    /// Encapsulates an untagged frame of VNI `vni` to `vtep`, whose flow
-    /// hash is `hash`.
+    /// Encapsulates an untagged frame of VNI `vni` into `tunnel`; `hash`
+    /// is its flow hash.
     pub(super) fn encap_to<IO: PortIo<Buf = B>>(
         &mut self,
         io: &mut IO,
         env: &Env,
         vni: u32,
-        vtep: Ipv4Addr,
+        tunnel: TunnelId,
         hash: u32,
         mut pkt: B,
     ) {
         let u = &env.snap.underlay;
-        let (dst_mac, vtep_slot) = match self.shared.vteps.lookup(vtep) {
-            Some(NextHop::Resolved { mac, slot }) => {
-                self.shared.vteps.map().touch(slot, env.now);
-                (mac, slot)
-            }
-            Some(NextHop::Pending) => return self.drop_packet(DropReason::VtepUnresolved),
-            None => {
-                let key = vtep_key(vtep);
-                self.notify(env, key, 0, Event::VtepMiss { vtep });
-                return self.drop_packet(DropReason::VtepUnresolved);
-            }
+        let tunnels = &*self.shared.tunnels;
+        let state = tunnels.state(tunnel);
+        let Some(rewrite) = self.rewrites.get(tunnels, tunnel, state, env.snap) else {
+            return self.drop_packet(DropReason::VtepUnresolved);
         };
-        if pkt.len() + OUTER_IP_OVERHEAD > usize::from(u.mtu) {
+        tunnels.touch(tunnel, env.now);
+        let inner_len = pkt.len();
+        if inner_len + OUTER_IP_OVERHEAD > usize::from(u.mtu) {
             return self.drop_packet(DropReason::MtuExceeded);
         }
         if !pkt.prepend(ENCAP_LEN) {
             return self.drop_packet(DropReason::NoHeadroom);
         }
         self.ip_ident = self.ip_ident.wrapping_add(1);
-        let outer = Outer {
-            src_mac: u.mac,
-            dst_mac,
-            src_ip: u.ip,
-            dst_ip: vtep,
-            src_port: source_port(hash, u.src_port_min, u.src_port_max),
-            dst_port: u.udp_port,
-            ttl: u.ttl,
-            ident: self.ip_ident,
-            vni,
-        };
-        write_outer(pkt.data_mut(), &outer);
-        self.counters.vteps[vtep_slot].count_tx(vtep, pkt.len());
+        let sport = source_port(hash, u.src_port_min, u.src_port_max);
+        let vtep = rewrite.vtep;
+        if let Some(out) = pkt.data_mut().first_chunk_mut::<ENCAP_LEN>() {
+            rewrite.emit(out, inner_len, self.ip_ident, sport, vni);
+        }
+        self.counters.tunnels[tunnel.index()].count_tx(vtep, pkt.len());
         self.send(io, UNDERLAY_PORT, pkt);
+    }
+
+    /// Encapsulates to the VTEP at `vtep` (a flood-list address): asks the
+    /// control thread to track it if it has not heard of it.
+    fn encap_to_addr<IO: PortIo<Buf = B>>(
+        &mut self,
+        io: &mut IO,
+        env: &Env,
+        vni: u32,
+        vtep: Ipv4Addr,
+        hash: u32,
+        pkt: B,
+    ) {
+        match self.shared.tunnels.id(vtep.into()) {
+            Some(tunnel) => self.encap_to(io, env, vni, tunnel, hash, pkt),
+            None => {
+                // Keyed apart from MAC keys (tag bit 63 set, like theirs, but
+                // the upper half zero, which no MAC key has).
+                let key = (1 << 63) | u64::from(u32::from(vtep));
+                self.notify(env, key, 0, Event::VtepMiss { vtep });
+                self.drop_packet(DropReason::VtepUnresolved);
+            }
+        }
     }
 
     /// Encapsulates one frame to one VTEP, counting it for the VNI.
@@ -104,14 +114,14 @@ impl<B: PacketBuf> Pipeline<B> {
         env: &Env,
         slot: u16,
         vni: &VniPlan,
-        vtep: Ipv4Addr,
+        tunnel: TunnelId,
         pkt: B,
     ) {
         let vc = &self.counters.vnis[usize::from(slot)];
         vc.encap_packets.inc();
         vc.encap_bytes.add(pkt.len() as u64);
         let hash = inner_flow_hash(pkt.data(), vni.vni);
-        self.encap_to(io, env, vni.vni, vtep, hash, pkt);
+        self.encap_to(io, env, vni.vni, tunnel, hash, pkt);
     }
 
     /// Floods an untagged BUM or unknown-unicast frame to every member of
@@ -173,7 +183,7 @@ impl<B: PacketBuf> Pipeline<B> {
         }
         for &vtep in vteps {
             if let Some(copy) = next_copy(io, self) {
-                self.encap_to(io, env, vni.vni, vtep, hash, copy);
+                self.encap_to_addr(io, env, vni.vni, vtep, hash, copy);
             }
         }
     }

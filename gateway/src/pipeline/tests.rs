@@ -2,8 +2,8 @@
 //! tables together, frames in, frames (and counters) out.
 
 use crate::counters::DropReason;
-use crate::tables::vtep::NextHop;
 use crate::tables::MacDest;
+use crate::tables::NextHop;
 use crate::testkit::*;
 use crate::wire::{checksum, ARP_REPLY, ARP_REQUEST};
 use std::collections::HashSet;
@@ -101,11 +101,11 @@ fn resolves_flood_vteps_by_arp() {
         .map(|f| [f[38], f[39], f[40], f[41]])
         .collect();
     assert_eq!(targets, HashSet::from([VTEP1.octets(), VTEP2.octets()]));
-    assert_eq!(rig.shared.vteps.lookup(VTEP1), Some(NextHop::Pending));
+    assert_eq!(rig.shared.tunnels.lookup(VTEP1), Some(NextHop::Pending));
     rig.resolve(VTEP1, VTEP1_MAC);
     rig.run();
     assert!(matches!(
-        rig.shared.vteps.lookup(VTEP1),
+        rig.shared.tunnels.lookup(VTEP1),
         Some(NextHop::Resolved { mac: VTEP1_MAC, .. })
     ));
 }
@@ -165,7 +165,9 @@ fn decap_floods_locally_learns_and_then_encaps_unicast() {
     );
     assert_eq!(
         rig.lookup(100, &HOST_V1),
-        Some(MacDest::Remote { vtep: VTEP1 })
+        Some(MacDest::Remote {
+            tunnel: rig.tunnel(VTEP1),
+        })
     );
 
     let reply = host_udp(HOST_V1, HOST_P0, 1000, 50);
@@ -210,8 +212,10 @@ fn traffic_is_counted_per_remote_vtep_in_each_direction() {
             .sum()
     };
     let read = |vtep: Ipv4Addr| {
-        let slot = rig.shared.vteps.slot(vtep).unwrap();
-        rig.shared.workers[0].vteps[slot].read().unwrap()
+        let tunnel = rig.tunnel(vtep);
+        rig.shared.workers[0].tunnels[tunnel.index()]
+            .read()
+            .unwrap()
     };
     let rx = from_vtep1.len() as u64;
     assert_eq!(read(VTEP1), (VTEP1, [2, 2 * rx, 2, bytes_to(VTEP1)]));
@@ -513,7 +517,11 @@ fn vxlan_from_addresses_no_vtep_has_is_dropped_and_never_learned() {
             None,
             "{src}: not learned"
         );
-        assert_eq!(rig.shared.vteps.lookup(*src), None, "{src}: no VTEP entry");
+        assert_eq!(
+            rig.shared.tunnels.lookup(*src),
+            None,
+            "{src}: no VTEP entry"
+        );
     }
     let arp_targets: Vec<_> = rig
         .take(0)
@@ -600,7 +608,7 @@ fn a_next_hop_announcing_a_new_mac_is_followed_at_once() {
         &gratuitous(ARP_REQUEST, [0x02, 0, 0, 0, 0x0c, 1], stranger),
     );
     rig.run();
-    assert_eq!(rig.shared.vteps.lookup(stranger), None);
+    assert_eq!(rig.shared.tunnels.lookup(stranger), None);
     assert_eq!(rig_changes(&rig), 3);
     assert_eq!(
         rig.drops(DropReason::ArpIgnored),

@@ -2,6 +2,7 @@
 //! strict VXLAN decapsulation (RFC 7348): our MAC, our VTEP IP, the VXLAN
 //! port, the I flag, a known VNI, no outer fragments, no inner VLAN tag.
 
+use super::learn::Source;
 use super::output::FloodScope;
 use super::{wire_drop, Env, Pipeline};
 use crate::buf::PacketBuf;
@@ -9,7 +10,7 @@ use crate::counters::DropReason;
 use crate::events::Event;
 use crate::io::PortIo;
 use crate::snapshot::UNDERLAY_PORT;
-use crate::tables::MacDest;
+use crate::tables::{MacDest, TunnelId};
 use crate::wire::arp::{turn_request_into_reply, ArpPacket, ARP_REPLY, ARP_REQUEST};
 use crate::wire::ethernet::{
     parse_l2, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_QINQ, ETHERTYPE_VLAN, HEADER_LEN as ETH_LEN,
@@ -115,8 +116,9 @@ impl<B: PacketBuf> Pipeline<B> {
         let Some(vni) = env.snap.vni(d.slot) else {
             return self.drop_packet(DropReason::UnknownVni);
         };
-        if let Some(slot) = self.shared.vteps.slot(d.vtep) {
-            self.counters.vteps[slot].count_rx(d.vtep, pkt.len());
+        let tunnel = self.source_tunnel(d.vtep);
+        if let Some(t) = tunnel {
+            self.counters.tunnels[t.index()].count_rx(d.vtep, pkt.len());
         }
         let inner = &pkt.data()[d.inner_start..d.inner_start + d.inner_len];
         let mut dst = [0u8; 6];
@@ -126,7 +128,11 @@ impl<B: PacketBuf> Pipeline<B> {
         if is_multicast_mac(&src) || src == [0; 6] {
             return self.drop_packet(DropReason::BadSourceMac);
         }
-        self.learn(env, d.slot, vni, src, MacDest::Remote { vtep: d.vtep });
+        let source = Source::Tunnel {
+            vtep: d.vtep,
+            tunnel,
+        };
+        self.learn(env, d.slot, vni, src, source);
 
         let padding = pkt.len() - d.inner_start - d.inner_len;
         if !pkt.trim(padding) || !pkt.adj(d.inner_start) {
@@ -146,6 +152,22 @@ impl<B: PacketBuf> Pipeline<B> {
             Some(MacDest::Remote { .. }) => self.drop_packet(DropReason::SplitHorizon),
             None => self.flood(io, env, d.slot, vni, None, FloodScope::PortsOnly, pkt),
         }
+    }
+
+    /// The tunnel of a decapsulated frame's outer source, remembered from
+    /// the last packet: frames of one burst mostly come from one VTEP, and
+    /// checking that the id still names it is cheaper than the hash.
+    #[inline]
+    fn source_tunnel(&mut self, vtep: Ipv4Addr) -> Option<TunnelId> {
+        let tunnels = &self.shared.tunnels;
+        if let Some((addr, id)) = self.last_source {
+            if addr == vtep && tunnels.holds(id, vtep.into()) {
+                return Some(id);
+            }
+        }
+        let id = tunnels.id(vtep.into())?;
+        self.last_source = Some((vtep, id));
+        Some(id)
     }
 
     /// Answers ARP requests for our VTEP address and passes what ARP tells

@@ -6,16 +6,16 @@
 //! is safe without locks.
 
 use super::atomic_map::{AtomicMap, Hit, KEY_TAG};
+use super::tunnel::TunnelId;
 use crate::wire::MacBytes;
-use std::net::Ipv4Addr;
 
 /// Where a MAC lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MacDest {
     /// Behind a physical port, on one of the VNI's bindings there.
     Local { port: u8, vlan: Option<u16> },
-    /// Behind a remote VTEP.
-    Remote { vtep: Ipv4Addr },
+    /// Behind a remote VTEP, by its tunnel id (see `tables::tunnel`).
+    Remote { tunnel: TunnelId },
 }
 
 /// A table entry's destination and whether it is static (never aged or moved).
@@ -42,7 +42,7 @@ impl MacEntry {
                         | u64::from(port)
                         | vlan.map_or(0, |v| TAGGED | (u64::from(v & 0xfff) << 8))
                 }
-                MacDest::Remote { vtep } => KIND_REMOTE | u64::from(u32::from(vtep)),
+                MacDest::Remote { tunnel } => KIND_REMOTE | tunnel.index() as u64,
             }
     }
 
@@ -54,7 +54,7 @@ impl MacEntry {
                 vlan: (v & TAGGED != 0).then_some(((v >> 8) & 0xfff) as u16),
             },
             KIND_REMOTE => MacDest::Remote {
-                vtep: Ipv4Addr::from(v as u32),
+                tunnel: TunnelId::from_index(usize::from(v as u16)),
             },
             _ => return None,
         };
@@ -156,13 +156,13 @@ mod tests {
             },
             MacEntry {
                 dest: MacDest::Remote {
-                    vtep: Ipv4Addr::new(192, 0, 2, 1),
+                    tunnel: TunnelId::from_index(1),
                 },
                 is_static: true,
             },
             MacEntry {
                 dest: MacDest::Remote {
-                    vtep: Ipv4Addr::new(255, 255, 255, 255),
+                    tunnel: TunnelId::from_index(u16::MAX.into()),
                 },
                 is_static: false,
             },

@@ -1,8 +1,8 @@
 //! Tables shared by all workers: lock-free reads, one writer.
 pub mod atomic_map;
 pub mod mac;
-pub mod vtep;
+pub mod tunnel;
 
 pub use atomic_map::{AtomicMap, MapWriter};
 pub use mac::{MacDest, MacEntry, MacHit, MacTable};
-pub use vtep::{NextHop, VtepTable};
+pub use tunnel::{NextHop, TunnelAddr, TunnelId, TunnelTable, TunnelWriter};

@@ -72,7 +72,9 @@ pub async fn macs(
                     vlan,
                     None,
                 ),
-                MacDest::Remote { vtep } => (None, None, Some(vtep)),
+                MacDest::Remote { tunnel } => {
+                    (None, None, Some(s.shared.tunnels.addr(tunnel)?.v4()?))
+                }
             };
             Some(MacView {
                 vni: id,
@@ -167,9 +169,9 @@ pub async fn vteps(State(s): State<AppState>) -> Json<Vec<VtepView>> {
     let traffic = totals::vteps(&s.shared);
     let table: BTreeMap<Ipv4Addr, (NextHop, u32)> = s
         .shared
-        .vteps
+        .tunnels
         .entries()
-        .map(|(ip, nh, seen)| (ip, (nh, seen)))
+        .filter_map(|(addr, nh, seen)| Some((addr.v4()?, (nh, seen))))
         .collect();
     let mut ips: BTreeSet<Ipv4Addr> = table.keys().copied().collect();
     for v in &snap.config.vni {

@@ -129,7 +129,10 @@ async fn replication_list() {
     assert_eq!(r.json, expected);
     lab.settle();
     let new_vtep = "192.0.2.3".parse().unwrap();
-    assert!(lab.shared.vteps.slot(new_vtep).is_some(), "being resolved");
+    assert!(
+        lab.shared.tunnels.lookup(new_vtep).is_some(),
+        "being resolved"
+    );
 
     let null = Value::Null;
     let uri = "/api/v1/vnis/100/vteps";
