@@ -67,7 +67,9 @@ impl<B: PacketBuf> Batch<B> {
     /// rest to the front.
     pub fn consumed(&mut self, sent: usize) {
         debug_assert!(self.slots[..sent].iter().all(Option::is_none));
-        self.slots[..self.len].rotate_left(sent);
+        if sent < self.len {
+            self.slots[..self.len].rotate_left(sent);
+        }
         self.len -= sent;
     }
     /// Takes every packet out, in order.

@@ -259,6 +259,9 @@ pub struct WorkerCounters {
     pub events_lost: Counter,
     /// Control-plane frames (ARP requests) this worker transmitted.
     pub control_frames_sent: Counter,
+    /// Packets that left the pipeline with no verdict (sent, dropped or
+    /// consumed): a bug, caught here in release builds (debug builds assert).
+    pub no_verdict: Counter,
 }
 
 impl WorkerCounters {
@@ -279,6 +282,7 @@ impl WorkerCounters {
             arp_seen: Counter::default(),
             events_lost: Counter::default(),
             control_frames_sent: Counter::default(),
+            no_verdict: Counter::default(),
         }
     }
 

@@ -97,9 +97,7 @@ impl<IO: PortIo> Worker<IO> {
             }
             rx.filled(n);
             handled += n;
-            for pkt in rx.drain() {
-                pipeline.handle(io, &env, port, pkt);
-            }
+            pipeline.handle_burst(io, &env, port, rx);
         }
         while let Ok(frame) = self.control_frames.try_recv() {
             pipeline.send_control(io, &frame);

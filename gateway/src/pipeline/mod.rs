@@ -9,7 +9,9 @@ mod bridge;
 pub mod encap;
 mod learn;
 mod output;
+mod tally;
 mod underlay;
+mod verdict;
 
 use crate::batch::Batch;
 use crate::buf::PacketBuf;
@@ -22,6 +24,8 @@ use crate::tables::MacDest;
 use learn::RecentFilter;
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
+use tally::Run;
+use verdict::Ledger;
 
 /// What every packet of one burst shares.
 pub struct Env<'a> {
@@ -35,8 +39,10 @@ pub struct Pipeline<B: PacketBuf> {
     shared: Arc<Shared>,
     counters: Arc<WorkerCounters>,
     events: SyncSender<Event>,
-    /// Pending transmissions, by port index.
+    /// Pending transmissions, by port index, and their bytes (counted as
+    /// packets are queued, so a flush makes no pass of its own).
     tx: Vec<Batch<B>>,
+    tx_bytes: Vec<u64>,
     /// Keeps a busy flow from sending the same event for every packet.
     recent_events: RecentFilter,
     ip_ident: u16,
@@ -44,6 +50,22 @@ pub struct Pipeline<B: PacketBuf> {
     rewrites: encap::RewriteCache,
     /// The last decapsulated frame's outer source and its tunnel.
     last_source: Option<(std::net::Ipv4Addr, crate::tables::TunnelId)>,
+    /// The last VXLAN VNI seen and its slot (frames of a burst mostly share one).
+    last_vni: Option<(u64, u32, u16)>,
+    /// Counts gathered in locals during a poll and published once at its end.
+    tally: Tally,
+    /// Verdicts of this poll's packets.
+    ledger: Ledger,
+}
+
+/// Per-poll counts, as runs of one key: a burst of one flow touches each
+/// shared counter once instead of once per packet.
+#[derive(Default)]
+struct Tally {
+    decap: Run<u16>,
+    encap: Run<u16>,
+    tunnel_rx: Run<(crate::tables::TunnelId, std::net::Ipv4Addr)>,
+    tunnel_tx: Run<(crate::tables::TunnelId, std::net::Ipv4Addr)>,
 }
 
 impl<B: PacketBuf> Pipeline<B> {
@@ -59,26 +81,50 @@ impl<B: PacketBuf> Pipeline<B> {
             counters,
             events,
             tx: (0..ports).map(|_| Batch::default()).collect(),
+            tx_bytes: vec![0; ports],
             recent_events: RecentFilter::default(),
             ip_ident: 0,
             rewrites: encap::RewriteCache::new(crate::shared::TUNNEL_IDS),
             last_source: None,
+            last_vni: None,
+            tally: Tally::default(),
+            ledger: Ledger::default(),
         }
     }
 
-    /// Handles one received frame.
-    #[inline]
-    pub fn handle<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, env: &Env, port: u8, pkt: B) {
-        let pc = &self.counters.ports[usize::from(port)];
-        pc.rx_packets.inc();
-        pc.rx_bytes.add(pkt.len() as u64);
-        if !pkt.is_contiguous() {
-            return self.drop_packet(DropReason::MultiSegment);
+    /// Handles one received burst from `port`: the port decides the path
+    /// once for the whole burst, and its counters are added once.
+    pub fn handle_burst<IO: PortIo<Buf = B>>(
+        &mut self,
+        io: &mut IO,
+        env: &Env,
+        port: u8,
+        rx: &mut Batch<B>,
+    ) {
+        let n = rx.len();
+        self.ledger.entered += n as u32;
+        let mut bytes = 0u64;
+        let underlay = port == UNDERLAY_PORT;
+        for pkt in rx.drain() {
+            bytes += pkt.len() as u64;
+            if !pkt.is_contiguous() {
+                self.drop_packet(DropReason::MultiSegment);
+            } else if underlay {
+                self.handle_underlay(io, env, pkt);
+            } else {
+                self.handle_physical(io, env, port, pkt);
+            }
         }
-        if port == UNDERLAY_PORT {
-            self.handle_underlay(io, env, pkt);
-        } else {
-            self.handle_physical(io, env, port, pkt);
+        let pc = &self.counters.ports[usize::from(port)];
+        pc.rx_packets.add(n as u64);
+        pc.rx_bytes.add(bytes);
+    }
+
+    /// Handles one received frame (a burst of one).
+    pub fn handle<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, env: &Env, port: u8, pkt: B) {
+        let mut rx = Batch::default();
+        if rx.push(pkt).is_ok() {
+            self.handle_burst(io, env, port, &mut rx);
         }
     }
 
@@ -87,6 +133,7 @@ impl<B: PacketBuf> Pipeline<B> {
         if usize::from(frame.port) >= self.tx.len() {
             return;
         }
+        self.ledger.entered += 1;
         match copy_into_new(io, frame.frame()) {
             Some(pkt) => {
                 self.counters.control_frames_sent.inc();
@@ -96,38 +143,116 @@ impl<B: PacketBuf> Pipeline<B> {
         }
     }
 
-    /// Transmits everything queued.
+    /// Transmits everything queued, publishes the poll's counts and closes
+    /// its verdict ledger.
     pub fn flush<IO: PortIo<Buf = B>>(&mut self, io: &mut IO) {
         for port in 0..self.tx.len() {
             if !self.tx[port].is_empty() {
                 self.flush_port(io, port as u8);
             }
         }
+        self.publish_tally();
+        let missing = self.ledger.close();
+        if missing > 0 {
+            self.counters.no_verdict.add(u64::from(missing));
+        }
+    }
+
+    fn publish_tally(&mut self) {
+        let c = &self.counters;
+        if let Some((slot, packets, bytes)) = self.tally.decap.take() {
+            let vc = &c.vnis[usize::from(slot)];
+            vc.decap_packets.add(packets);
+            vc.decap_bytes.add(bytes);
+        }
+        if let Some((slot, packets, bytes)) = self.tally.encap.take() {
+            let vc = &c.vnis[usize::from(slot)];
+            vc.encap_packets.add(packets);
+            vc.encap_bytes.add(bytes);
+        }
+        if let Some(((t, vtep), packets, bytes)) = self.tally.tunnel_rx.take() {
+            c.tunnels[t.index()].add_rx(vtep, packets, bytes);
+        }
+        if let Some(((t, vtep), packets, bytes)) = self.tally.tunnel_tx.take() {
+            c.tunnels[t.index()].add_tx(vtep, packets, bytes);
+        }
+    }
+
+    /// Counts a frame of VNI `slot` decapsulated (`bytes`: inner frame).
+    #[inline]
+    fn count_decap(&mut self, slot: u16, bytes: usize) {
+        if let Some((slot, packets, bytes)) = self.tally.decap.add(slot, bytes as u64) {
+            let vc = &self.counters.vnis[usize::from(slot)];
+            vc.decap_packets.add(packets);
+            vc.decap_bytes.add(bytes);
+        }
+    }
+
+    /// Counts a frame of VNI `slot` sent into the overlay (once per frame).
+    #[inline]
+    fn count_encap(&mut self, slot: u16, bytes: usize) {
+        if let Some((slot, packets, bytes)) = self.tally.encap.add(slot, bytes as u64) {
+            let vc = &self.counters.vnis[usize::from(slot)];
+            vc.encap_packets.add(packets);
+            vc.encap_bytes.add(bytes);
+        }
+    }
+
+    /// Counts a whole VXLAN frame received from `tunnel`.
+    #[inline]
+    fn count_tunnel_rx(
+        &mut self,
+        tunnel: crate::tables::TunnelId,
+        vtep: std::net::Ipv4Addr,
+        bytes: usize,
+    ) {
+        if let Some(((t, v), p, b)) = self.tally.tunnel_rx.add((tunnel, vtep), bytes as u64) {
+            self.counters.tunnels[t.index()].add_rx(v, p, b);
+        }
+    }
+
+    /// Counts a whole VXLAN frame sent into `tunnel`.
+    #[inline]
+    fn count_tunnel_tx(
+        &mut self,
+        tunnel: crate::tables::TunnelId,
+        vtep: std::net::Ipv4Addr,
+        bytes: usize,
+    ) {
+        if let Some(((t, v), p, b)) = self.tally.tunnel_tx.add((tunnel, vtep), bytes as u64) {
+            self.counters.tunnels[t.index()].add_tx(v, p, b);
+        }
     }
 
     fn flush_port<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, port: u8) {
-        let batch = &mut self.tx[usize::from(port)];
+        let i = usize::from(port);
+        let batch = &mut self.tx[i];
         let queued = batch.len();
-        let bytes: usize = batch.held_slots().iter().flatten().map(B::len).sum();
+        let mut bytes = std::mem::take(&mut self.tx_bytes[i]);
         let sent = io.tx_burst(port, batch.held_slots());
         batch.consumed(sent);
-        let unsent_bytes: usize = batch.drain().map(|p| p.len()).sum();
-        let pc = &self.counters.ports[usize::from(port)];
-        pc.tx_packets.add(sent as u64);
-        pc.tx_bytes.add((bytes - unsent_bytes) as u64);
         if sent < queued {
+            // Rare: only the unsent rest is walked.
+            let unsent: u64 = batch.drain().map(|p| p.len() as u64).sum();
+            bytes -= unsent;
             self.counters.drops[DropReason::TxQueueFull as usize].add((queued - sent) as u64);
         }
+        let pc = &self.counters.ports[i];
+        pc.tx_packets.add(sent as u64);
+        pc.tx_bytes.add(bytes);
     }
 
     /// Queues `pkt` for `port`, transmitting the batch first if it is full.
     #[inline]
     fn send<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, port: u8, pkt: B) {
-        if let Err(pkt) = self.tx[usize::from(port)].push(pkt) {
+        self.ledger.sent += 1;
+        let i = usize::from(port);
+        if self.tx[i].is_full() {
             self.flush_port(io, port);
-            // The batch is empty after a flush.
-            let _ = self.tx[usize::from(port)].push(pkt);
         }
+        self.tx_bytes[i] += pkt.len() as u64;
+        // The batch has room after a flush.
+        let _ = self.tx[i].push(pkt);
     }
 
     /// Where `mac` of VNI `slot` lives, if known and still valid under the
@@ -138,9 +263,17 @@ impl<B: PacketBuf> Pipeline<B> {
         env.snap.serves(slot, &dest).then_some(dest)
     }
 
+    /// Gives the packet at hand its verdict: dropped for `reason`.
     #[inline]
-    fn drop_packet(&self, reason: DropReason) {
+    fn drop_packet(&mut self, reason: DropReason) {
+        self.ledger.dropped += 1;
         self.counters.drop_packet(reason);
+    }
+
+    /// Gives the packet at hand its verdict: taken by the control plane.
+    #[inline]
+    fn consume(&mut self) {
+        self.ledger.consumed += 1;
     }
 
     /// Sends an event to the control thread, at most once per second per

@@ -80,7 +80,7 @@ impl<B: PacketBuf> Pipeline<B> {
         if let Some(out) = pkt.data_mut().first_chunk_mut::<ENCAP_LEN>() {
             rewrite.emit(out, inner_len, self.ip_ident, sport, vni);
         }
-        self.counters.tunnels[tunnel.index()].count_tx(vtep, pkt.len());
+        self.count_tunnel_tx(tunnel, vtep, pkt.len());
         self.send(io, UNDERLAY_PORT, pkt);
     }
 
@@ -117,9 +117,7 @@ impl<B: PacketBuf> Pipeline<B> {
         tunnel: TunnelId,
         pkt: B,
     ) {
-        let vc = &self.counters.vnis[usize::from(slot)];
-        vc.encap_packets.inc();
-        vc.encap_bytes.add(pkt.len() as u64);
+        self.count_encap(slot, pkt.len());
         let hash = inner_flow_hash(pkt.data(), vni.vni);
         self.encap_to(io, env, vni.vni, tunnel, hash, pkt);
     }
@@ -153,8 +151,7 @@ impl<B: PacketBuf> Pipeline<B> {
         vc.flood_to_ports.add(local_count as u64);
         vc.flood_to_vteps.add(vteps.len() as u64);
         if !vteps.is_empty() {
-            vc.encap_packets.inc();
-            vc.encap_bytes.add(pkt.len() as u64);
+            self.count_encap(slot, pkt.len());
         }
         let hash = if vteps.is_empty() {
             0
@@ -164,12 +161,14 @@ impl<B: PacketBuf> Pipeline<B> {
 
         let mut original = Some(pkt);
         let mut remaining = total;
-        let mut next_copy = |io: &mut IO, this: &Self| -> Option<B> {
+        // Each copy is a packet of its own, with its own verdict.
+        let mut next_copy = |io: &mut IO, this: &mut Self| -> Option<B> {
             remaining -= 1;
             if remaining == 0 {
                 return original.take();
             }
             let src = original.as_ref()?;
+            this.ledger.entered += 1;
             let copy = copy_into_new(io, src.data());
             if copy.is_none() {
                 this.drop_packet(DropReason::NoMbuf);

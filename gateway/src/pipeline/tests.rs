@@ -620,3 +620,26 @@ fn a_next_hop_announcing_a_new_mac_is_followed_at_once() {
 fn rig_changes(rig: &Rig) -> u64 {
     rig.shared.control.next_hop_mac_changes.get()
 }
+
+#[test]
+fn every_packet_gets_a_verdict_on_every_path() {
+    let mut rig = Rig::resolved();
+    // Sent, consumed (a gratuitous ARP), dropped, flooded with copies,
+    // and copies that find no buffer.
+    rig.inject(1, &tag(&host_udp(BROADCAST, HOST_P0, 1, 10), 10));
+    rig.inject(0, &gratuitous(ARP_REQUEST, VTEP1_MAC, VTEP1));
+    rig.inject(
+        0,
+        &vxlan_from(VTEP1, VTEP1_MAC, 999, &host_udp(HOST_P0, HOST_V1, 1, 10)),
+    );
+    rig.inject(
+        0,
+        &vxlan_from(VTEP1, VTEP1_MAC, 100, &host_udp(HOST_P0, HOST_V1, 1, 10)),
+    );
+    rig.run();
+    rig.worker.io_mut().alloc_budget = Some(0);
+    rig.inject(1, &tag(&host_udp(BROADCAST, HOST_P0, 2, 10), 10));
+    rig.run();
+    assert!(rig.drops(DropReason::NoMbuf) > 0);
+    assert_eq!(rig.shared.workers[0].no_verdict.get(), 0);
+}

@@ -58,7 +58,7 @@ impl<B: PacketBuf> Pipeline<B> {
 
     /// Validates an IPv4 frame as VXLAN for us. `Err(None)` means "ICMP to
     /// our address", which is not VXLAN but not a drop either.
-    fn check_vxlan(&self, env: &Env, frame: &[u8]) -> Result<Decap, Option<DropReason>> {
+    fn check_vxlan(&mut self, env: &Env, frame: &[u8]) -> Result<Decap, Option<DropReason>> {
         let u = &env.snap.underlay;
         let ip = Ipv4Packet::new_checked(&frame[ETH_LEN..])
             .map_err(|e| Some(wire_drop(e, DropReason::MalformedIpv4)))?;
@@ -90,9 +90,8 @@ impl<B: PacketBuf> Pipeline<B> {
         if !vxlan.has_vni_flag() {
             return Err(Some(DropReason::BadVxlanFlags));
         }
-        let slot = env
-            .snap
-            .vni_slot(vxlan.vni())
+        let slot = self
+            .vni_slot(env, vxlan.vni())
             .ok_or(Some(DropReason::UnknownVni))?;
         let inner_start = ETH_LEN + ip.header_len() + 8 + 8;
         // The UDP length bounds the inner frame; anything after is padding.
@@ -118,7 +117,7 @@ impl<B: PacketBuf> Pipeline<B> {
         };
         let tunnel = self.source_tunnel(d.vtep);
         if let Some(t) = tunnel {
-            self.counters.tunnels[t.index()].count_rx(d.vtep, pkt.len());
+            self.count_tunnel_rx(t, d.vtep, pkt.len());
         }
         let inner = &pkt.data()[d.inner_start..d.inner_start + d.inner_len];
         let mut dst = [0u8; 6];
@@ -138,9 +137,7 @@ impl<B: PacketBuf> Pipeline<B> {
         if !pkt.trim(padding) || !pkt.adj(d.inner_start) {
             return self.drop_packet(DropReason::Truncated);
         }
-        let vc = &self.counters.vnis[usize::from(d.slot)];
-        vc.decap_packets.inc();
-        vc.decap_bytes.add(d.inner_len as u64);
+        self.count_decap(d.slot, d.inner_len);
 
         if is_multicast_mac(&dst) {
             return self.flood(io, env, d.slot, vni, None, FloodScope::PortsOnly, pkt);
@@ -152,6 +149,21 @@ impl<B: PacketBuf> Pipeline<B> {
             Some(MacDest::Remote { .. }) => self.drop_packet(DropReason::SplitHorizon),
             None => self.flood(io, env, d.slot, vni, None, FloodScope::PortsOnly, pkt),
         }
+    }
+
+    /// The slot of a VXLAN VNI, remembered from the last packet (and the
+    /// snapshot it was looked up in) instead of searched every time.
+    #[inline]
+    fn vni_slot(&mut self, env: &Env, vni: u32) -> Option<u16> {
+        let generation = env.snap.generation;
+        if let Some((g, v, slot)) = self.last_vni {
+            if g == generation && v == vni {
+                return Some(slot);
+            }
+        }
+        let slot = env.snap.vni_slot(vni)?;
+        self.last_vni = Some((generation, vni, slot));
+        Some(slot)
     }
 
     /// The tunnel of a decapsulated frame's outer source, remembered from
@@ -196,6 +208,9 @@ impl<B: PacketBuf> Pipeline<B> {
             }
             self.counters.arp_replies_sent.inc();
             self.send(io, UNDERLAY_PORT, pkt);
+        } else {
+            // What it said went to the control thread; nothing goes back.
+            self.consume();
         }
     }
 
