@@ -1,39 +1,48 @@
 //! Generates the DPDK FFI with bindgen and compiles C wrappers for DPDK's
 //! `static inline` fast-path functions (rx/tx burst, mbuf alloc/free), which
-//! have no symbol to link against otherwise.
-
-use std::env;
-use std::path::PathBuf;
-use std::process::Command;
-
-fn pkg_config(args: &[&str]) -> Vec<String> {
-    let out = Command::new("pkg-config")
-        .args(args)
-        .arg("libdpdk")
-        .output()
-        .expect("pkg-config not found: run scripts/setup.sh");
-    assert!(
-        out.status.success(),
-        "pkg-config libdpdk failed (is libdpdk-dev installed? run scripts/setup.sh): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("pkg-config output is not UTF-8")
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect()
-}
+//! have no symbol to link against otherwise. Only with the `dpdk` feature
+//! (the default): without it the binary is the operator CLI and needs
+//! nothing of DPDK.
 
 fn main() {
-    println!("cargo:rerun-if-changed=src/dpdk/dpdk.h");
-    println!("cargo:rerun-if-changed=src/dpdk/shim.c");
-    println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
+    #[cfg(feature = "dpdk")]
+    dpdk::build();
+}
 
-    let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
-    let cflags = pkg_config(&["--cflags"]);
-    let static_fns = out_dir.join("static_fns");
+#[cfg(feature = "dpdk")]
+mod dpdk {
+    use std::env;
+    use std::path::PathBuf;
+    use std::process::Command;
 
-    let bindings = bindgen::Builder::default()
+    fn pkg_config(args: &[&str]) -> Vec<String> {
+        let out = Command::new("pkg-config")
+            .args(args)
+            .arg("libdpdk")
+            .output()
+            .expect("pkg-config not found: run scripts/setup.sh");
+        assert!(
+            out.status.success(),
+            "pkg-config libdpdk failed (is libdpdk-dev installed? run scripts/setup.sh): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .expect("pkg-config output is not UTF-8")
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    pub fn build() {
+        println!("cargo:rerun-if-changed=src/dpdk/dpdk.h");
+        println!("cargo:rerun-if-changed=src/dpdk/shim.c");
+        println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
+
+        let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
+        let cflags = pkg_config(&["--cflags"]);
+        let static_fns = out_dir.join("static_fns");
+
+        let bindings = bindgen::Builder::default()
         .header("src/dpdk/dpdk.h")
         .clang_args(&cflags)
         .allowlist_function(
@@ -55,29 +64,30 @@ fn main() {
         .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()))
         .generate()
         .expect("bindgen failed on the DPDK headers");
-    bindings
-        .write_to_file(out_dir.join("dpdk_bindings.rs"))
-        .expect("write bindings");
+        bindings
+            .write_to_file(out_dir.join("dpdk_bindings.rs"))
+            .expect("write bindings");
 
-    let mut build = cc::Build::new();
-    build
-        .file(static_fns.with_extension("c"))
-        .file("src/dpdk/shim.c")
-        .include("src/dpdk")
-        .include(env::current_dir().unwrap())
-        .warnings(false);
-    for flag in &cflags {
-        build.flag(flag);
-    }
-    build.compile("vtepgw_dpdk_shim");
+        let mut build = cc::Build::new();
+        build
+            .file(static_fns.with_extension("c"))
+            .file("src/dpdk/shim.c")
+            .include("src/dpdk")
+            .include(env::current_dir().unwrap())
+            .warnings(false);
+        for flag in &cflags {
+            build.flag(flag);
+        }
+        build.compile("vtepgw_dpdk_shim");
 
-    for flag in pkg_config(&["--libs"]) {
-        if let Some(lib) = flag.strip_prefix("-l") {
-            println!("cargo:rustc-link-lib={lib}");
-        } else if let Some(dir) = flag.strip_prefix("-L") {
-            println!("cargo:rustc-link-search=native={dir}");
-        } else {
-            println!("cargo:rustc-link-arg={flag}");
+        for flag in pkg_config(&["--libs"]) {
+            if let Some(lib) = flag.strip_prefix("-l") {
+                println!("cargo:rustc-link-lib={lib}");
+            } else if let Some(dir) = flag.strip_prefix("-L") {
+                println!("cargo:rustc-link-search=native={dir}");
+            } else {
+                println!("cargo:rustc-link-arg={flag}");
+            }
         }
     }
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use vtepgw_config::mtu::{PORT_L2_LEN, UNDERLAY_L2_LEN};
 use vtepgw_config::Config;
 use vtepgw_gateway::control::Control;
+use vtepgw_gateway::queues;
 use vtepgw_gateway::shared;
 use vtepgw_gateway::snapshot::Snapshot;
 use vtepgw_gateway::worker::{Worker, WorkerOptions};
@@ -24,18 +25,24 @@ pub fn load_config(path: &Path) -> Result<Config> {
 }
 
 /// EAL arguments: the lcore layout from the config, then its extra args.
+/// Lcores run on the CPU of the same number (`-l`) unless
+/// `dataplane.lcore_cpus` maps them elsewhere (`--lcores 0,1,2@1`).
 fn eal_args(config: &Config) -> Vec<String> {
     let d = &config.dataplane;
-    let lcores: Vec<String> = std::iter::once(d.main_lcore)
-        .chain(d.worker_lcores.iter().copied())
-        .map(|l| l.to_string())
-        .collect();
-    let mut args = vec![
-        "-l".to_string(),
-        lcores.join(","),
-        "--main-lcore".to_string(),
-        d.main_lcore.to_string(),
-    ];
+    let lcores = std::iter::once(d.main_lcore).chain(d.worker_lcores.iter().copied());
+    let mut args = if d.lcore_cpus.is_empty() {
+        let list: Vec<String> = lcores.map(|l| l.to_string()).collect();
+        vec!["-l".to_string(), list.join(",")]
+    } else {
+        let list: Vec<String> = lcores
+            .map(|l| match d.lcore_cpus.get(&l) {
+                Some(cpu) => format!("{l}@{cpu}"),
+                None => l.to_string(),
+            })
+            .collect();
+        vec!["--lcores".to_string(), list.join(",")]
+    };
+    args.extend(["--main-lcore".to_string(), d.main_lcore.to_string()]);
     args.extend(d.eal_args.iter().cloned());
     args
 }
@@ -122,7 +129,7 @@ pub fn run(config: Config, config_file: &Path) -> Result<()> {
     let d = &config.dataplane;
     let data_room = mbuf_data_room(&config);
     let pool = Mempool::new("vtepgw_pkts", d.mbufs, data_room, -1)?;
-    let queues = d.worker_lcores.len() as u16;
+    let workers = d.worker_lcores.len();
 
     let mut ports = Vec::new();
     // The NICs get the largest MTU the buffers hold where the driver takes
@@ -149,14 +156,21 @@ pub fn run(config: Config, config_file: &Path) -> Result<()> {
         if ports.iter().any(|p: &Port| p.id == id) {
             bail!("port {name}: device \"{device}\" is already used by another port");
         }
-        let port = Port::start(id, name, queues, &mtus, promiscuous, pool)?;
-        tracing::info!(port = %port.name, driver = %port.driver, mac = %fmt_mac(&port.mac()), "port started");
+        let port = Port::start(
+            id,
+            name,
+            queues::tx_queues(workers),
+            &mtus,
+            promiscuous,
+            pool,
+        )?;
+        tracing::info!(port = %port.name, driver = %port.driver, rx_queues = port.rx_queues, mac = %fmt_mac(&port.mac()), "port started");
         ports.push(port);
     }
     let macs: Vec<[u8; 6]> = ports.iter().map(Port::mac).collect();
     let snapshot = Snapshot::build(&config, &macs, None, 1)?;
     let (shared, control_parts, worker_parts) =
-        shared::build(snapshot, usize::from(queues), d.mac_table_capacity as usize);
+        shared::build(snapshot, workers, d.mac_table_capacity as usize);
 
     let control = Control::new(shared.clone(), control_parts);
     let control_thread = std::thread::Builder::new()
@@ -168,11 +182,26 @@ pub fn run(config: Config, config_file: &Path) -> Result<()> {
         idle_sleep_us: d.idle_sleep_us,
     };
     let port_ids: Vec<u16> = ports.iter().map(|p| p.id).collect();
+    let rx_queues: Vec<u16> = ports.iter().map(|p| p.rx_queues).collect();
+    let assigned = queues::assign(workers, &rx_queues);
     let mut launched = Vec::new();
-    for (parts, &lcore) in worker_parts.into_iter().zip(&d.worker_lcores) {
-        let queue = parts.id as u16;
-        let mut worker = Worker::new(
-            DpdkIo::new(port_ids.clone(), queue, pool),
+    for ((parts, &lcore), q) in worker_parts.into_iter().zip(&d.worker_lcores).zip(assigned) {
+        let (id, tx_queue) = (parts.id, q.tx_queue);
+        let polls =
+            q.rx.iter()
+                .map(|r| format!("{}/{}", ports[usize::from(r.port)].name, r.queue))
+                .collect::<Vec<_>>()
+                .join(" ");
+        if q.rx.is_empty() {
+            tracing::warn!(
+                worker = id,
+                lcore,
+                "more workers than receive queues: this worker polls none (it still transmits)"
+            );
+        }
+        let mut worker = Worker::with_queues(
+            DpdkIo::new(port_ids.clone(), tx_queue, pool),
+            q.rx,
             shared.clone(),
             parts,
             options,
@@ -185,7 +214,7 @@ pub fn run(config: Config, config_file: &Path) -> Result<()> {
                 return Err(e.into());
             }
         }
-        tracing::info!(worker = queue, lcore, "worker started");
+        tracing::info!(worker = id, lcore, rx = %polls, tx_queue, "worker started");
     }
 
     let devices = Arc::new(DpdkDevices { ports, pool });
@@ -221,4 +250,29 @@ fn fmt_mac(m: &[u8; 6]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect::<Vec<_>>()
         .join(":")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::eal_args;
+    use vtepgw_config::Config;
+
+    const MINIMAL: &str = "[underlay]\ndevice = \"u0\"\naddress = \"192.0.2.10/24\"\n";
+
+    fn args(dataplane: &str) -> String {
+        let text = format!("[dataplane]\n{dataplane}\neal_args = [\"--no-pci\"]\n{MINIMAL}");
+        eal_args(&Config::from_toml_str(&text).unwrap()).join(" ")
+    }
+
+    #[test]
+    fn lcores_run_on_their_own_cpus_unless_mapped() {
+        assert_eq!(
+            args("worker_lcores = [1, 2]"),
+            "-l 0,1,2 --main-lcore 0 --no-pci"
+        );
+        assert_eq!(
+            args("worker_lcores = [1, 2]\nlcore_cpus = { 2 = 0 }"),
+            "--lcores 0,1,2@0 --main-lcore 0 --no-pci"
+        );
+    }
 }

@@ -2,6 +2,7 @@
 
 use crate::types::{Ipv4Cidr, MacAddr, PortRange};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
@@ -26,8 +27,14 @@ pub struct Config {
 pub struct Dataplane {
     /// The EAL main lcore: runs the control and management threads.
     pub main_lcore: u32,
-    /// One poll-mode worker per lcore, each owning one RX/TX queue per port.
+    /// One poll-mode worker per lcore; each owns a share of the ports'
+    /// receive queues and one transmit queue on every port.
     pub worker_lcores: Vec<u32>,
+    /// The CPU an lcore runs on, where it is not the CPU of the same number
+    /// (EAL `--lcores 2@1`): e.g. `{ 2 = 1 }` runs lcore 2 on CPU 1, so a
+    /// machine with fewer CPUs than lcores listed can still run them.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub lcore_cpus: BTreeMap<u32, u32>,
     /// Extra EAL arguments (vdevs, memory); the lcore layout comes from above.
     pub eal_args: Vec<String>,
     /// Packet buffers in the pool shared by all ports.
@@ -45,6 +52,7 @@ impl Default for Dataplane {
         Dataplane {
             main_lcore: 0,
             worker_lcores: vec![1],
+            lcore_cpus: BTreeMap::new(),
             eal_args: Vec::new(),
             mbufs: 8191,
             burst_size: 32,

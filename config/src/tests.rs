@@ -404,3 +404,19 @@ fn a_non_utf8_file_is_refused_with_its_byte_offset() {
         format!("not UTF-8 text: invalid byte 0xff at byte offset {at} (line {line})")
     );
 }
+
+#[test]
+fn lcores_can_be_mapped_to_other_cpus() {
+    let text = format!("[dataplane]\nworker_lcores = [1, 2]\nlcore_cpus = {{ 2 = 0 }}\n{MINIMAL}");
+    let c = Config::from_toml_str(&text).unwrap();
+    assert_eq!(c.dataplane.lcore_cpus.get(&2), Some(&0));
+    // It survives a save (the API's config save writes it back).
+    let again = Config::from_toml_str(&toml::to_string(&c).unwrap()).unwrap();
+    assert_eq!(again, c);
+
+    let text = format!("[dataplane]\nlcore_cpus = {{ 5 = 0 }}\n{MINIMAL}");
+    let why = only_error(&text, "dataplane.lcore_cpus.5");
+    assert!(why.contains("neither the main lcore nor a worker"), "{why}");
+    let text = format!("[dataplane]\nlcore_cpus = {{ 1 = 128 }}\n{MINIMAL}");
+    only_error(&text, "dataplane.lcore_cpus.1");
+}

@@ -112,12 +112,26 @@ fn dataplane(config: &Config, r: &mut Report) {
             );
         }
     }
+    for (&lcore, &cpu) in &d.lcore_cpus {
+        let path = format!("dataplane.lcore_cpus.{lcore}");
+        if lcore != d.main_lcore && !d.worker_lcores.contains(&lcore) {
+            r.error(
+                path,
+                format!("lcore {lcore} is neither the main lcore nor a worker lcore"),
+            );
+        } else if cpu >= RTE_MAX_LCORE {
+            r.error(
+                path,
+                format!("CPU {cpu} is not below DPDK's RTE_MAX_LCORE ({RTE_MAX_LCORE})"),
+            );
+        }
+    }
     for (i, a) in d.eal_args.iter().enumerate() {
         let name = a.split('=').next().unwrap_or(a);
         if RESERVED_EAL_ARGS.contains(&name) {
             r.error(
                 format!("dataplane.eal_args[{i}]"),
-                format!("\"{a}\" is set from dataplane.main_lcore and worker_lcores; remove it"),
+                format!("\"{a}\" is set from dataplane.main_lcore, worker_lcores and lcore_cpus; remove it"),
             );
         }
     }

@@ -6,14 +6,16 @@
 use crate::buf::{PacketBuf, VecBuf};
 use std::collections::VecDeque;
 
-/// One worker's access to its queue on every port.
+/// One worker's access to its queues (see [`crate::queues`] for who owns
+/// which): the receive queues it polls, and its own transmit queue on
+/// every port.
 pub trait PortIo {
     type Buf: PacketBuf;
-    /// Receives up to `slots.len()` packets from `port` into the leading
-    /// slots (which are all `None`); returns how many.
-    fn rx_burst(&mut self, port: u8, slots: &mut [Option<Self::Buf>]) -> usize;
-    /// Transmits a prefix of `slots` on `port` and sets the sent slots to
-    /// `None`; returns how many were sent.
+    /// Receives up to `slots.len()` packets from receive queue `queue` of
+    /// `port` into the leading slots (which are all `None`); returns how many.
+    fn rx_burst(&mut self, port: u8, queue: u16, slots: &mut [Option<Self::Buf>]) -> usize;
+    /// Transmits a prefix of `slots` on this worker's transmit queue of
+    /// `port` and sets the sent slots to `None`; returns how many were sent.
     fn tx_burst(&mut self, port: u8, slots: &mut [Option<Self::Buf>]) -> usize;
     /// A fresh, empty buffer with the usual headroom, or None if the pool is empty.
     fn alloc(&mut self) -> Option<Self::Buf>;
@@ -24,7 +26,9 @@ pub trait PortIo {
 /// In-memory ports: tests push frames into `rx` and read what came out of `tx`.
 #[derive(Default)]
 pub struct MemIo {
-    pub rx: Vec<VecDeque<VecBuf>>,
+    /// By port, then receive queue (one queue per port unless
+    /// [`MemIo::inject_on`] added more).
+    pub rx: Vec<Vec<VecDeque<VecBuf>>>,
     pub tx: Vec<Vec<VecBuf>>,
     /// How many more buffers `alloc` hands out (None: unlimited).
     pub alloc_budget: Option<usize>,
@@ -37,15 +41,25 @@ impl MemIo {
     /// `ports` empty ports.
     pub fn new(ports: usize) -> Self {
         MemIo {
-            rx: vec![VecDeque::new(); ports],
+            rx: vec![vec![VecDeque::new()]; ports],
             tx: vec![Vec::new(); ports],
             ..Default::default()
         }
     }
 
-    /// Queues a frame for reception on `port`.
+    /// Queues a frame for reception on `port` (its receive queue 0).
     pub fn inject(&mut self, port: u8, frame: &[u8]) {
-        self.rx[usize::from(port)].push_back(VecBuf::from_frame(frame));
+        self.inject_on(port, 0, frame);
+    }
+
+    /// Queues a frame for reception on receive queue `queue` of `port`.
+    pub fn inject_on(&mut self, port: u8, queue: u16, frame: &[u8]) {
+        let queues = &mut self.rx[usize::from(port)];
+        let q = usize::from(queue);
+        if queues.len() <= q {
+            queues.resize_with(q + 1, VecDeque::new);
+        }
+        queues[q].push_back(VecBuf::from_frame(frame));
     }
 
     /// Takes the frames transmitted on `port` so far.
@@ -60,8 +74,10 @@ impl MemIo {
 impl PortIo for MemIo {
     type Buf = VecBuf;
 
-    fn rx_burst(&mut self, port: u8, slots: &mut [Option<VecBuf>]) -> usize {
-        let q = &mut self.rx[usize::from(port)];
+    fn rx_burst(&mut self, port: u8, queue: u16, slots: &mut [Option<VecBuf>]) -> usize {
+        let Some(q) = self.rx[usize::from(port)].get_mut(usize::from(queue)) else {
+            return 0;
+        };
         let n = slots.len().min(q.len());
         for slot in &mut slots[..n] {
             *slot = q.pop_front();

@@ -4,7 +4,7 @@
 //! the whole pipeline runs in unit tests on plain byte vectors; the DPDK
 //! layer in the `vtepgw` binary supplies the mbuf-backed implementation.
 //!
-//! Threads: poll-mode [`worker`]s own one queue on every port and run each
+//! Threads: poll-mode [`worker`]s own their NIC [`queues`] and run each
 //! packet to completion through the [`pipeline`]; the [`control`] thread is
 //! the single writer of the shared [`tables`]; the management plane reads
 //! [`counters`] and publishes new [`snapshot`]s.
@@ -18,6 +18,7 @@ pub mod counters;
 pub mod events;
 pub mod io;
 pub mod pipeline;
+pub mod queues;
 pub mod shared;
 pub mod snapshot;
 pub mod tables;

@@ -5,5 +5,6 @@
     non_snake_case,
     dead_code
 )]
-#![allow(clippy::all)]
+// Generated code: bindgen's bitfield accessors have no SAFETY comments.
+#![allow(clippy::all, clippy::undocumented_unsafe_blocks)]
 include!(concat!(env!("OUT_DIR"), "/dpdk_bindings.rs"));

@@ -1,22 +1,25 @@
-//! A worker's queues on every port, as the data plane's `PortIo`.
+//! A worker's queues, as the data plane's `PortIo`: the receive queues it
+//! is given to poll (`vtepgw_gateway::queues::assign`) and its own
+//! transmit queue on every port.
 
 use super::{ffi, rdtsc, Mbuf, Mempool};
 use vtepgw_gateway::buf::{insert_gap, PacketBuf};
 use vtepgw_gateway::io::PortIo;
 
-/// Queue `queue` of each port, by the data plane's port index.
+/// One worker's I/O on the ports, by the data plane's port index.
 pub struct DpdkIo {
     port_ids: Vec<u16>,
-    queue: u16,
+    tx_queue: u16,
     pool: Mempool,
 }
 
 impl DpdkIo {
-    /// I/O on queue `queue` of `port_ids` (index 0 is the underlay).
-    pub fn new(port_ids: Vec<u16>, queue: u16, pool: Mempool) -> Self {
+    /// I/O on `port_ids` (index 0 is the underlay), transmitting on queue
+    /// `tx_queue` of each: the worker's own, which no other worker uses.
+    pub fn new(port_ids: Vec<u16>, tx_queue: u16, pool: Mempool) -> Self {
         DpdkIo {
             port_ids,
-            queue,
+            tx_queue,
             pool,
         }
     }
@@ -41,16 +44,15 @@ impl PortIo for DpdkIo {
     type Buf = Mbuf;
 
     #[inline]
-    fn rx_burst(&mut self, port: u8, slots: &mut [Option<Mbuf>]) -> usize {
+    fn rx_burst(&mut self, port: u8, queue: u16, slots: &mut [Option<Mbuf>]) -> usize {
         let port_id = self.port_ids[usize::from(port)];
         debug_assert!(slots.iter().all(Option::is_none), "rx into held slots");
         let max = slots.len().min(u16::MAX as usize) as u16;
         // SAFETY: `Option<Mbuf>` is layout-compatible with `*mut rte_mbuf`
         // (None is NULL); the slots are empty, and the driver writes at most
-        // `max` owned mbuf pointers into them. This queue belongs to this
-        // worker alone.
-        let n =
-            unsafe { ffi::rte_eth_rx_burst(port_id, self.queue, slots.as_mut_ptr().cast(), max) };
+        // `max` owned mbuf pointers into them. `queue` was assigned to this
+        // worker alone (queues::assign), so no other thread polls it.
+        let n = unsafe { ffi::rte_eth_rx_burst(port_id, queue, slots.as_mut_ptr().cast(), max) };
         let n = usize::from(n);
         for slot in &mut slots[..n] {
             let stripped = slot.as_ref().and_then(Mbuf::stripped_vlan);
@@ -80,9 +82,11 @@ impl PortIo for DpdkIo {
         let count = held.min(u16::MAX as usize) as u16;
         // SAFETY: the first `count` slots hold owned mbufs; layout as in
         // rx_burst. The driver takes ownership of the first `sent`, which
-        // we then forget instead of freeing.
-        let sent =
-            unsafe { ffi::rte_eth_tx_burst(port_id, self.queue, slots.as_mut_ptr().cast(), count) };
+        // we then forget instead of freeing. The TX queue is this worker's
+        // alone.
+        let sent = unsafe {
+            ffi::rte_eth_tx_burst(port_id, self.tx_queue, slots.as_mut_ptr().cast(), count)
+        };
         let sent = usize::from(sent);
         for slot in &mut slots[..sent] {
             std::mem::forget(slot.take());

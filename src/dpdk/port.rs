@@ -20,11 +20,30 @@ const RSS_IP_TCP_UDP: u64 = (1 << 2)
     | (1 << 11)
     | (1 << 13);
 
+/// Drivers whose receive queues are fixed by the device string and all
+/// receive: every `qpairs=` socket of `net_af_packet` is in the fanout
+/// group, every `rx_*` source of `net_pcap` is a queue. A queue left
+/// unconfigured there would be traffic nobody reads, so all are polled.
+const ALL_QUEUES_RECEIVE: [&str; 2] = ["net_af_packet", "net_pcap"];
+
 /// A started port.
 pub struct Port {
     pub id: u16,
     pub name: String,
     pub driver: String,
+    /// Receive queues configured (see [`rx_queue_count`]).
+    pub rx_queues: u16,
+}
+
+/// How many receive queues a port gets for `workers` workers: one per
+/// worker, RSS spreading flows over them; fewer where the device has fewer
+/// (fewer workers poll it); on drivers whose queues all receive, all of them.
+fn rx_queue_count(driver: &str, max_rx_queues: u16, workers: u16) -> u16 {
+    if ALL_QUEUES_RECEIVE.contains(&driver) {
+        max_rx_queues
+    } else {
+        workers.min(max_rx_queues)
+    }
 }
 
 /// The NIC's own counters.
@@ -87,13 +106,14 @@ impl Port {
         Ok(id)
     }
 
-    /// Configures `queues` rx/tx queue pairs (RSS across them), sets the
-    /// NIC's MTU to the first of `mtus` the driver takes (largest first),
-    /// and starts the port.
+    /// Configures receive queues for `workers` workers ([`rx_queue_count`],
+    /// RSS across them) and one transmit queue per worker (see
+    /// `vtepgw_gateway::queues`), sets the NIC's MTU to the first of `mtus`
+    /// the driver takes (largest first), and starts the port.
     pub fn start(
         id: u16,
         name: &str,
-        queues: u16,
+        workers: u16,
         mtus: &[u16],
         promiscuous: bool,
         pool: Mempool,
@@ -103,24 +123,30 @@ impl Port {
         check(|| format!("port {name}: dev_info"), unsafe {
             ffi::rte_eth_dev_info_get(id, &mut info)
         })?;
-        if info.max_rx_queues < queues || info.max_tx_queues < queues {
+        // SAFETY: driver_name is a static C string of the driver.
+        let driver = unsafe { std::ffi::CStr::from_ptr(info.driver_name) }
+            .to_string_lossy()
+            .into_owned();
+        let tx_queues = workers;
+        if info.max_tx_queues < tx_queues || info.max_rx_queues == 0 {
             return Err(DpdkError::from_code(
                 format!(
-                    "port {name}: {queues} workers need {queues} queue pairs, the device has {} rx / {} tx \
-                     (for net_af_packet add qpairs={queues} to the device string)",
+                    "port {name}: {workers} workers need {workers} transmit queues (one each), \
+                     the device has {} rx / {} tx (for net_af_packet add qpairs={workers} to the device string)",
                     info.max_rx_queues, info.max_tx_queues
                 ),
                 22,
             ));
         }
+        let rx_queues = rx_queue_count(&driver, info.max_rx_queues, workers);
         let mut conf = ffi::rte_eth_conf::default();
-        if queues > 1 {
+        if rx_queues > 1 {
             conf.rxmode.mq_mode = ffi::rte_eth_rx_mq_mode_RTE_ETH_MQ_RX_RSS;
             conf.rx_adv_conf.rss_conf.rss_hf = RSS_IP_TCP_UDP & info.flow_type_rss_offloads;
         }
         // SAFETY: valid port id and config.
         check(|| format!("port {name}: configure"), unsafe {
-            ffi::rte_eth_dev_configure(id, queues, queues, &conf)
+            ffi::rte_eth_dev_configure(id, rx_queues, tx_queues, &conf)
         })?;
         let (mut rxd, mut txd) = (RX_DESC, TX_DESC);
         // SAFETY: valid port id and out-pointers.
@@ -129,13 +155,15 @@ impl Port {
         })?;
         // SAFETY: valid port id.
         let socket = unsafe { ffi::rte_eth_dev_socket_id(id) }.max(0) as u32;
-        for q in 0..queues {
+        for q in 0..rx_queues {
             // SAFETY: valid port/queue ids; NULL conf means driver defaults;
             // the pool outlives the port.
             check(|| format!("port {name}: rx queue {q}"), unsafe {
                 ffi::rte_eth_rx_queue_setup(id, q, rxd, socket, std::ptr::null(), pool.as_ptr())
             })?;
-            // SAFETY: as above.
+        }
+        for q in 0..tx_queues {
+            // SAFETY: valid port/queue ids; NULL conf means driver defaults.
             check(|| format!("port {name}: tx queue {q}"), unsafe {
                 ffi::rte_eth_tx_queue_setup(id, q, txd, socket, std::ptr::null())
             })?;
@@ -178,14 +206,11 @@ impl Port {
                 tracing::warn!(port = name, rc, "could not enable promiscuous mode");
             }
         }
-        // SAFETY: driver_name is a static C string of the driver.
-        let driver = unsafe { std::ffi::CStr::from_ptr(info.driver_name) }
-            .to_string_lossy()
-            .into_owned();
         Ok(Port {
             id,
             name: name.to_string(),
             driver,
+            rx_queues,
         })
     }
 
@@ -223,5 +248,24 @@ impl Port {
             ffi::rte_eth_dev_stop(self.id);
             ffi::rte_eth_dev_close(self.id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rx_queue_count;
+
+    #[test]
+    fn a_port_gets_a_receive_queue_per_worker_where_it_has_them() {
+        assert_eq!(rx_queue_count("net_ice", 64, 4), 4);
+        assert_eq!(
+            rx_queue_count("net_ice", 2, 4),
+            2,
+            "fewer: fewer workers poll it"
+        );
+        // Every af_packet socket is in the fanout group: all are read.
+        assert_eq!(rx_queue_count("net_af_packet", 2, 1), 2);
+        assert_eq!(rx_queue_count("net_af_packet", 2, 2), 2);
+        assert_eq!(rx_queue_count("net_pcap", 1, 2), 1);
     }
 }

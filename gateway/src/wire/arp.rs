@@ -7,7 +7,10 @@
 use std::net::Ipv4Addr;
 
 use super::ethernet::{parse_l2, EthernetFrame, ETHERTYPE_ARP};
-use super::{get_ipv4, get_mac, get_u16, put_ipv4, put_mac, put_u16, MacBytes, Result, WireError};
+use super::{
+    get_ipv4, get_mac, get_u16, head_mut, put_bytes, put_ipv4, put_mac, put_u16, MacBytes, Result,
+    WireError,
+};
 
 /// Length of an Ethernet/IPv4 ARP body.
 pub const ARP_LEN: usize = 28;
@@ -24,7 +27,8 @@ pub struct ArpPacket<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> ArpPacket<T> {
-    /// Wraps `buffer` without checking; accessors panic below 28 bytes.
+    /// Wraps `buffer` without checking: for bytes this process wrote; past
+    /// the end of a short buffer reads give zeros and writes are dropped.
     #[inline]
     pub fn new_unchecked(buffer: T) -> Self {
         ArpPacket { buffer }
@@ -38,7 +42,7 @@ impl<T: AsRef<[u8]>> ArpPacket<T> {
         if b.len() < ARP_LEN {
             return Err(WireError::Truncated);
         }
-        if b[..6] != FIXED_HEAD {
+        if b.get(..6) != Some(&FIXED_HEAD[..]) {
             return Err(WireError::Malformed);
         }
         Ok(ArpPacket { buffer })
@@ -89,7 +93,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> ArpPacket<T> {
     /// Writes htype/ptype/hlen/plen for Ethernet/IPv4.
     #[inline]
     pub fn set_fixed_fields(&mut self) {
-        self.buffer.as_mut()[..6].copy_from_slice(&FIXED_HEAD);
+        put_bytes(self.buffer.as_mut(), 0, &FIXED_HEAD);
     }
 
     #[inline]
@@ -131,7 +135,7 @@ pub fn build_arp(
     target_mac: MacBytes,
     target_ip: Ipv4Addr,
 ) {
-    let mut p = ArpPacket::new_unchecked(&mut buf[..ARP_LEN]);
+    let mut p = ArpPacket::new_unchecked(&mut head_mut::<ARP_LEN>(buf)[..]);
     p.set_fixed_fields();
     p.set_operation(op);
     p.set_sender_mac(sender_mac);

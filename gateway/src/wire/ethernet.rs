@@ -5,6 +5,7 @@
 //! rejects stacked tags (QinQ), which this gateway does not terminate.
 
 use super::{get_mac, get_u16, put_mac, put_u16, MacBytes, Result, WireError};
+use super::{tail, tail_mut};
 
 pub const HEADER_LEN: usize = 14;
 pub const ETHERTYPE_IPV4: u16 = 0x0800;
@@ -23,7 +24,8 @@ pub struct EthernetFrame<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> EthernetFrame<T> {
-    /// Wraps `buffer` without checking; accessors panic if it is shorter than 14 bytes.
+    /// Wraps `buffer` without checking: for bytes this process wrote; past
+    /// the end of a short buffer reads give zeros and writes are dropped.
     #[inline]
     pub fn new_unchecked(buffer: T) -> Self {
         EthernetFrame { buffer }
@@ -61,7 +63,7 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
     /// Everything after the 14-byte header (a VLAN tag, if any, included).
     #[inline]
     pub fn payload(&self) -> &[u8] {
-        &self.buffer.as_ref()[HEADER_LEN..]
+        tail(self.buffer.as_ref(), HEADER_LEN)
     }
 }
 
@@ -83,7 +85,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> EthernetFrame<T> {
 
     #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
-        &mut self.buffer.as_mut()[HEADER_LEN..]
+        tail_mut(self.buffer.as_mut(), HEADER_LEN)
     }
 }
 

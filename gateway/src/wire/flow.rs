@@ -55,9 +55,10 @@ impl FlowHasher {
 #[inline]
 fn ports(proto: u8, l4: &[u8]) -> u64 {
     match proto {
-        PROTO_TCP | PROTO_UDP | PROTO_SCTP if l4.len() >= 4 => {
-            u64::from(u32::from_be_bytes([l4[0], l4[1], l4[2], l4[3]]))
-        }
+        PROTO_TCP | PROTO_UDP | PROTO_SCTP => match l4.get(..4) {
+            Some(&[a, b, c, d]) => u64::from(u32::from_be_bytes([a, b, c, d])),
+            _ => 0,
+        },
         _ => 0,
     }
 }
@@ -74,8 +75,7 @@ fn ports(proto: u8, l4: &[u8]) -> u64 {
 #[inline]
 pub fn inner_flow_hash(inner_frame: &[u8], vni: u32) -> u32 {
     let mut h = FlowHasher::new(vni);
-    if inner_frame.len() >= ETH_HEADER_LEN {
-        let l3 = &inner_frame[ETH_HEADER_LEN..];
+    if let Some(l3) = inner_frame.get(ETH_HEADER_LEN..) {
         match get_u16(inner_frame, 12) {
             ETHERTYPE_IPV4 => {
                 if let Ok(ip) = Ipv4Packet::new_checked(l3) {
@@ -113,8 +113,9 @@ pub fn inner_flow_hash(inner_frame: &[u8], vni: u32) -> u32 {
         }
     }
     let mut l2 = [0u8; 16];
-    let n = inner_frame.len().min(ETH_HEADER_LEN);
-    l2[..n].copy_from_slice(&inner_frame[..n]);
+    for (dst, &src) in l2.iter_mut().zip(inner_frame).take(ETH_HEADER_LEN) {
+        *dst = src;
+    }
     let key = u128::from_be_bytes(l2);
     h.write((key >> 64) as u64);
     h.write(key as u64);

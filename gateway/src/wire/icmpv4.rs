@@ -6,6 +6,7 @@
 
 use super::ipv4::{checksum, Ipv4Packet, PROTO_ICMP};
 use super::{get_u16, put_u16, Result, WireError};
+use super::{get_u8, put_u8, tail, tail_mut};
 
 pub const HEADER_LEN: usize = 8;
 pub const ECHO_REPLY: u8 = 0;
@@ -23,7 +24,8 @@ pub struct Icmpv4Packet<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> Icmpv4Packet<T> {
-    /// Wraps `buffer` without checking; accessors panic below 8 bytes.
+    /// Wraps `buffer` without checking: for bytes this process wrote; past
+    /// the end of a short buffer reads give zeros and writes are dropped.
     #[inline]
     pub fn new_unchecked(buffer: T) -> Self {
         Icmpv4Packet { buffer }
@@ -45,12 +47,12 @@ impl<T: AsRef<[u8]>> Icmpv4Packet<T> {
 
     #[inline]
     pub fn msg_type(&self) -> u8 {
-        self.buffer.as_ref()[0]
+        get_u8(self.buffer.as_ref(), 0)
     }
 
     #[inline]
     pub fn code(&self) -> u8 {
-        self.buffer.as_ref()[1]
+        get_u8(self.buffer.as_ref(), 1)
     }
 
     #[inline]
@@ -77,19 +79,19 @@ impl<T: AsRef<[u8]>> Icmpv4Packet<T> {
     /// Everything after the 8-byte header.
     #[inline]
     pub fn payload(&self) -> &[u8] {
-        &self.buffer.as_ref()[HEADER_LEN..]
+        tail(self.buffer.as_ref(), HEADER_LEN)
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Icmpv4Packet<T> {
     #[inline]
     pub fn set_msg_type(&mut self, t: u8) {
-        self.buffer.as_mut()[0] = t;
+        put_u8(self.buffer.as_mut(), 0, t);
     }
 
     #[inline]
     pub fn set_code(&mut self, code: u8) {
-        self.buffer.as_mut()[1] = code;
+        put_u8(self.buffer.as_mut(), 1, code);
     }
 
     #[inline]
@@ -117,7 +119,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Icmpv4Packet<T> {
 
     #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
-        &mut self.buffer.as_mut()[HEADER_LEN..]
+        tail_mut(self.buffer.as_mut(), HEADER_LEN)
     }
 }
 

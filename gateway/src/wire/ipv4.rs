@@ -7,6 +7,7 @@
 
 use std::net::Ipv4Addr;
 
+use super::{get_array, get_u8, head_mut, put_u8, slice, slice_mut};
 use super::{get_ipv4, get_u16, put_ipv4, put_u16, Result, WireError};
 
 /// Length of an IPv4 header without options.
@@ -26,7 +27,8 @@ pub struct Ipv4Packet<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> Ipv4Packet<T> {
-    /// Wraps `buffer` without checking; accessors may panic on bad input.
+    /// Wraps `buffer` without checking: for bytes this process wrote; past
+    /// the end of a short buffer reads give zeros and writes are dropped.
     #[inline]
     pub fn new_unchecked(buffer: T) -> Self {
         Ipv4Packet { buffer }
@@ -41,10 +43,11 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
         if b.len() < HEADER_LEN {
             return Err(WireError::Truncated);
         }
-        if b[0] >> 4 != 4 {
+        let first = get_u8(b, 0);
+        if first >> 4 != 4 {
             return Err(WireError::Malformed);
         }
-        let header_len = usize::from(b[0] & 0x0f) * 4;
+        let header_len = usize::from(first & 0x0f) * 4;
         if header_len < HEADER_LEN {
             return Err(WireError::Malformed);
         }
@@ -68,18 +71,18 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
 
     #[inline]
     pub fn version(&self) -> u8 {
-        self.buffer.as_ref()[0] >> 4
+        get_u8(self.buffer.as_ref(), 0) >> 4
     }
 
     /// Header length in bytes (IHL * 4).
     #[inline]
     pub fn header_len(&self) -> usize {
-        usize::from(self.buffer.as_ref()[0] & 0x0f) * 4
+        usize::from(get_u8(self.buffer.as_ref(), 0) & 0x0f) * 4
     }
 
     #[inline]
     pub fn dscp_ecn(&self) -> u8 {
-        self.buffer.as_ref()[1]
+        get_u8(self.buffer.as_ref(), 1)
     }
 
     #[inline]
@@ -116,12 +119,12 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
 
     #[inline]
     pub fn ttl(&self) -> u8 {
-        self.buffer.as_ref()[8]
+        get_u8(self.buffer.as_ref(), 8)
     }
 
     #[inline]
     pub fn protocol(&self) -> u8 {
-        self.buffer.as_ref()[9]
+        get_u8(self.buffer.as_ref(), 9)
     }
 
     #[inline]
@@ -142,14 +145,14 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
     /// True if the header checksum (over IHL*4 bytes) is correct.
     #[inline]
     pub fn verify_checksum(&self) -> bool {
-        checksum(&self.buffer.as_ref()[..self.header_len()]) == 0
+        checksum(slice(self.buffer.as_ref(), 0, self.header_len())) == 0
     }
 
     /// The bytes after the header up to `total_len` (padding excluded).
     #[inline]
     pub fn payload(&self) -> &[u8] {
         let end = usize::from(self.total_len());
-        &self.buffer.as_ref()[self.header_len()..end]
+        slice(self.buffer.as_ref(), self.header_len(), end)
     }
 }
 
@@ -157,19 +160,19 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
     #[inline]
     pub fn set_version(&mut self, version: u8) {
         let b = self.buffer.as_mut();
-        b[0] = (version << 4) | (b[0] & 0x0f);
+        put_u8(b, 0, (version << 4) | (get_u8(b, 0) & 0x0f));
     }
 
     /// Sets IHL from a length in bytes (a multiple of 4, 20..=60).
     #[inline]
     pub fn set_header_len(&mut self, len: usize) {
         let b = self.buffer.as_mut();
-        b[0] = (b[0] & 0xf0) | ((len / 4) as u8 & 0x0f);
+        put_u8(b, 0, (get_u8(b, 0) & 0xf0) | ((len / 4) as u8 & 0x0f));
     }
 
     #[inline]
     pub fn set_dscp_ecn(&mut self, v: u8) {
-        self.buffer.as_mut()[1] = v;
+        put_u8(self.buffer.as_mut(), 1, v);
     }
 
     #[inline]
@@ -209,12 +212,12 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
 
     #[inline]
     pub fn set_ttl(&mut self, ttl: u8) {
-        self.buffer.as_mut()[8] = ttl;
+        put_u8(self.buffer.as_mut(), 8, ttl);
     }
 
     #[inline]
     pub fn set_protocol(&mut self, proto: u8) {
-        self.buffer.as_mut()[9] = proto;
+        put_u8(self.buffer.as_mut(), 9, proto);
     }
 
     #[inline]
@@ -237,14 +240,14 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
     pub fn fill_checksum(&mut self) {
         self.set_checksum(0);
         let len = self.header_len();
-        let sum = checksum(&self.buffer.as_ref()[..len]);
+        let sum = checksum(slice(self.buffer.as_ref(), 0, len));
         self.set_checksum(sum);
     }
 
     #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let (start, end) = (self.header_len(), usize::from(self.total_len()));
-        &mut self.buffer.as_mut()[start..end]
+        slice_mut(self.buffer.as_mut(), start, end)
     }
 }
 
@@ -257,11 +260,12 @@ pub fn checksum(data: &[u8]) -> u16 {
     let mut sum = 0u64;
     let mut words = data.chunks_exact(4);
     for w in &mut words {
-        sum += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
+        sum += u64::from(u32::from_be_bytes(get_array(w, 0)));
     }
-    let rest = words.remainder();
     let mut tail = [0u8; 4];
-    tail[..rest.len()].copy_from_slice(rest);
+    for (dst, &src) in tail.iter_mut().zip(words.remainder()) {
+        *dst = src;
+    }
     sum += u64::from(u32::from_be_bytes(tail));
     while sum > 0xffff {
         sum = (sum & 0xffff) + (sum >> 16);
@@ -290,7 +294,7 @@ pub fn write_ipv4_header(
         payload_len <= usize::from(u16::MAX) - HEADER_LEN,
         "IPv4 payload too long"
     );
-    let h = &mut buf[..HEADER_LEN];
+    let h = head_mut::<HEADER_LEN>(buf);
     h[0] = 0x45;
     h[1] = 0;
     put_u16(h, 2, (HEADER_LEN + payload_len) as u16);
@@ -301,7 +305,7 @@ pub fn write_ipv4_header(
     put_u16(h, 10, 0);
     put_ipv4(h, 12, src);
     put_ipv4(h, 16, dst);
-    let sum = checksum(h);
+    let sum = checksum(&h[..]);
     put_u16(h, 10, sum);
 }
 

@@ -7,6 +7,7 @@
 
 use std::net::Ipv6Addr;
 
+use super::{get_array, get_u8, put_bytes, put_u8, slice};
 use super::{get_u16, put_u16, Result, WireError};
 
 pub const HEADER_LEN: usize = 40;
@@ -19,13 +20,12 @@ pub struct Ipv6Packet<T: AsRef<[u8]>> {
 
 #[inline]
 fn get_ipv6(b: &[u8], at: usize) -> Ipv6Addr {
-    let mut a = [0u8; 16];
-    a.copy_from_slice(&b[at..at + 16]);
-    Ipv6Addr::from(a)
+    Ipv6Addr::from(get_array::<16>(b, at))
 }
 
 impl<T: AsRef<[u8]>> Ipv6Packet<T> {
-    /// Wraps `buffer` without checking; accessors may panic on bad input.
+    /// Wraps `buffer` without checking: for bytes this process wrote; past
+    /// the end of a short buffer reads give zeros and writes are dropped.
     #[inline]
     pub fn new_unchecked(buffer: T) -> Self {
         Ipv6Packet { buffer }
@@ -39,7 +39,7 @@ impl<T: AsRef<[u8]>> Ipv6Packet<T> {
         if b.len() < HEADER_LEN {
             return Err(WireError::Truncated);
         }
-        if b[0] >> 4 != 6 {
+        if get_u8(b, 0) >> 4 != 6 {
             return Err(WireError::Malformed);
         }
         if usize::from(get_u16(b, 4)) > b.len() - HEADER_LEN {
@@ -55,7 +55,7 @@ impl<T: AsRef<[u8]>> Ipv6Packet<T> {
 
     #[inline]
     pub fn version(&self) -> u8 {
-        self.buffer.as_ref()[0] >> 4
+        get_u8(self.buffer.as_ref(), 0) >> 4
     }
 
     #[inline]
@@ -66,7 +66,8 @@ impl<T: AsRef<[u8]>> Ipv6Packet<T> {
     #[inline]
     pub fn flow_label(&self) -> u32 {
         let b = self.buffer.as_ref();
-        u32::from_be_bytes([0, b[1] & 0x0f, b[2], b[3]])
+        let [_, x, y, z] = get_array::<4>(b, 0);
+        u32::from_be_bytes([0, x & 0x0f, y, z])
     }
 
     #[inline]
@@ -76,12 +77,12 @@ impl<T: AsRef<[u8]>> Ipv6Packet<T> {
 
     #[inline]
     pub fn next_header(&self) -> u8 {
-        self.buffer.as_ref()[6]
+        get_u8(self.buffer.as_ref(), 6)
     }
 
     #[inline]
     pub fn hop_limit(&self) -> u8 {
-        self.buffer.as_ref()[7]
+        get_u8(self.buffer.as_ref(), 7)
     }
 
     #[inline]
@@ -98,7 +99,7 @@ impl<T: AsRef<[u8]>> Ipv6Packet<T> {
     #[inline]
     pub fn payload(&self) -> &[u8] {
         let end = HEADER_LEN + usize::from(self.payload_len());
-        &self.buffer.as_ref()[HEADER_LEN..end]
+        slice(self.buffer.as_ref(), HEADER_LEN, end)
     }
 }
 
@@ -110,22 +111,22 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv6Packet<T> {
 
     #[inline]
     pub fn set_next_header(&mut self, nh: u8) {
-        self.buffer.as_mut()[6] = nh;
+        put_u8(self.buffer.as_mut(), 6, nh);
     }
 
     #[inline]
     pub fn set_hop_limit(&mut self, hops: u8) {
-        self.buffer.as_mut()[7] = hops;
+        put_u8(self.buffer.as_mut(), 7, hops);
     }
 
     #[inline]
     pub fn set_src_addr(&mut self, ip: Ipv6Addr) {
-        self.buffer.as_mut()[8..24].copy_from_slice(&ip.octets());
+        put_bytes(self.buffer.as_mut(), 8, &ip.octets());
     }
 
     #[inline]
     pub fn set_dst_addr(&mut self, ip: Ipv6Addr) {
-        self.buffer.as_mut()[24..40].copy_from_slice(&ip.octets());
+        put_bytes(self.buffer.as_mut(), 24, &ip.octets());
     }
 }
 

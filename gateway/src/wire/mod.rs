@@ -7,8 +7,32 @@
 //! Bytes from the network are untrusted: build views with `new_checked`,
 //! which validates lengths (and the fixed fields the accessors rely on) so
 //! that no accessor can then go out of bounds. `new_unchecked` is for bytes
-//! this process wrote itself; its accessors panic on short buffers.
-//! Builders (`write_*`, `build_arp`) panic if the caller's buffer is too short.
+//! this process wrote itself; on a buffer too short for a field its
+//! accessors read zeros and its setters write nothing (and panic in debug
+//! builds, where that is a bug in the caller). Builders (`write_*`,
+//! `build_arp`) assert that the caller's buffer is long enough.
+//!
+//! Nothing here indexes, unwraps or calls `panic!` (the lints below,
+//! tests exempt): a frame from the network cannot make a parser panic.
+
+// Parsers of untrusted bytes: no way to panic on a short or odd frame.
+// Lengths are checked once, up front, and reads go through `get`
+// (tests may index and unwrap).
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
 
 pub mod arp;
 pub mod ethernet;
@@ -73,39 +97,120 @@ pub fn is_multicast_mac(mac: &MacBytes) -> bool {
     mac[0] & 0x01 != 0
 }
 
-// Field helpers shared by the views. Indexing panics only for buffers that
-// skipped `new_checked`.
+// Field helpers shared by the views. `new_checked` proved the buffer long
+// enough for every fixed field, so the bounds checks here never fail for a
+// checked view (they are the same checks indexing would make, without the
+// panic). A view that skipped `new_checked` reads zeros (and empty slices)
+// past the end of its buffer; a write past the end is dropped, and panics
+// in debug builds, where it is a bug in the caller.
+
+#[inline]
+fn get_u8(b: &[u8], at: usize) -> u8 {
+    b.get(at).copied().unwrap_or(0)
+}
+
+#[inline]
+fn put_u8(b: &mut [u8], at: usize, v: u8) {
+    debug_assert!(at < b.len(), "write at {at} past a {}-byte buffer", b.len());
+    if let Some(x) = b.get_mut(at) {
+        *x = v;
+    }
+}
+
+/// `N` bytes from `at`.
+#[inline]
+fn get_array<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
+    b.get(at..at + N)
+        .and_then(|s| <[u8; N]>::try_from(s).ok())
+        .unwrap_or([0; N])
+}
+
+/// Writes `v` at `at`.
+#[inline]
+fn put_bytes(b: &mut [u8], at: usize, v: &[u8]) {
+    let len = b.len();
+    debug_assert!(
+        at + v.len() <= len,
+        "write of {} at {at} past a {len}-byte buffer",
+        v.len()
+    );
+    if let Some(dst) = b.get_mut(at..at + v.len()) {
+        dst.copy_from_slice(v);
+    }
+}
+
+/// `b[from..to]`, or empty.
+#[inline]
+fn slice(b: &[u8], from: usize, to: usize) -> &[u8] {
+    b.get(from..to).unwrap_or_default()
+}
+
+/// `b[from..to]`, or empty.
+#[inline]
+fn slice_mut(b: &mut [u8], from: usize, to: usize) -> &mut [u8] {
+    b.get_mut(from..to).unwrap_or_default()
+}
+
+/// `b[from..]`, or empty.
+#[inline]
+fn tail(b: &[u8], from: usize) -> &[u8] {
+    b.get(from..).unwrap_or_default()
+}
+
+/// `b[from..]`, or empty.
+#[inline]
+fn tail_mut(b: &mut [u8], from: usize) -> &mut [u8] {
+    b.get_mut(from..).unwrap_or_default()
+}
+
+/// The first `N` bytes of a buffer a builder writes into.
+///
+/// # Panics
+/// If `buf` is shorter than `N` bytes (the builders' documented contract).
+#[inline]
+fn head_mut<const N: usize>(buf: &mut [u8]) -> &mut [u8; N] {
+    let len = buf.len();
+    assert!(
+        len >= N,
+        "a {N}-byte header does not fit a {len}-byte buffer"
+    );
+    match buf
+        .get_mut(..N)
+        .and_then(|s| <&mut [u8; N]>::try_from(s).ok())
+    {
+        Some(h) => h,
+        None => unreachable!("length checked above"),
+    }
+}
 
 #[inline]
 fn get_u16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
+    u16::from_be_bytes(get_array(b, at))
 }
 
 #[inline]
 fn put_u16(b: &mut [u8], at: usize, v: u16) {
-    b[at..at + 2].copy_from_slice(&v.to_be_bytes());
+    put_bytes(b, at, &v.to_be_bytes());
 }
 
 #[inline]
 fn get_mac(b: &[u8], at: usize) -> MacBytes {
-    let mut m = [0u8; 6];
-    m.copy_from_slice(&b[at..at + 6]);
-    m
+    get_array(b, at)
 }
 
 #[inline]
 fn put_mac(b: &mut [u8], at: usize, mac: MacBytes) {
-    b[at..at + 6].copy_from_slice(&mac);
+    put_bytes(b, at, &mac);
 }
 
 #[inline]
 fn get_ipv4(b: &[u8], at: usize) -> Ipv4Addr {
-    Ipv4Addr::new(b[at], b[at + 1], b[at + 2], b[at + 3])
+    Ipv4Addr::from(get_array::<4>(b, at))
 }
 
 #[inline]
 fn put_ipv4(b: &mut [u8], at: usize, ip: Ipv4Addr) {
-    b[at..at + 4].copy_from_slice(&ip.octets());
+    put_bytes(b, at, &ip.octets());
 }
 
 #[cfg(test)]
@@ -120,6 +225,20 @@ mod tests {
         assert!(!is_multicast_mac(&[0x02, 0x42, 0xac, 0x11, 0, 2]));
         assert_eq!(WireError::Truncated.to_string(), "truncated packet");
         assert_eq!(WireError::Malformed.to_string(), "malformed packet");
+    }
+
+    #[test]
+    fn unchecked_views_over_short_buffers_read_zeros_instead_of_panicking() {
+        let v = VxlanHeader::new_unchecked(&[vxlan::FLAG_I, 0, 0][..]);
+        assert_eq!((v.flags(), v.vni(), v.reserved2()), (vxlan::FLAG_I, 0, 0));
+        assert!(v.payload().is_empty());
+        let ip = Ipv4Packet::new_unchecked(&[0x45u8][..]);
+        assert_eq!(
+            (ip.version(), ip.ttl(), ip.src_addr()),
+            (4, 0, Ipv4Addr::UNSPECIFIED)
+        );
+        assert!(ip.payload().is_empty());
+        assert_eq!(EthernetFrame::new_unchecked(&[][..]).src(), [0; 6]);
     }
 
     /// xorshift64: deterministic pseudo-random bytes without crates.

@@ -6,6 +6,7 @@
 //! is normally sent with checksum 0 (RFC 7348 section 5).
 
 use super::{get_u16, put_u16, Result, WireError};
+use super::{head_mut, slice, slice_mut};
 
 pub const HEADER_LEN: usize = 8;
 
@@ -16,7 +17,8 @@ pub struct UdpPacket<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> UdpPacket<T> {
-    /// Wraps `buffer` without checking; accessors may panic on bad input.
+    /// Wraps `buffer` without checking: for bytes this process wrote; past
+    /// the end of a short buffer reads give zeros and writes are dropped.
     #[inline]
     pub fn new_unchecked(buffer: T) -> Self {
         UdpPacket { buffer }
@@ -70,7 +72,7 @@ impl<T: AsRef<[u8]>> UdpPacket<T> {
     /// The datagram payload, `len() - 8` bytes.
     #[inline]
     pub fn payload(&self) -> &[u8] {
-        &self.buffer.as_ref()[HEADER_LEN..usize::from(self.len())]
+        slice(self.buffer.as_ref(), HEADER_LEN, usize::from(self.len()))
     }
 }
 
@@ -98,7 +100,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> UdpPacket<T> {
     #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let end = usize::from(self.len());
-        &mut self.buffer.as_mut()[HEADER_LEN..end]
+        slice_mut(self.buffer.as_mut(), HEADER_LEN, end)
     }
 }
 
@@ -112,7 +114,7 @@ pub fn write_udp_header(buf: &mut [u8], src_port: u16, dst_port: u16, payload_le
         payload_len <= usize::from(u16::MAX) - HEADER_LEN,
         "UDP payload too long"
     );
-    let h = &mut buf[..HEADER_LEN];
+    let h = &mut head_mut::<HEADER_LEN>(buf)[..];
     put_u16(h, 0, src_port);
     put_u16(h, 2, dst_port);
     put_u16(h, 4, (HEADER_LEN + payload_len) as u16);

@@ -7,6 +7,7 @@
 //! the I flag or with non-zero reserved bits is the caller's policy
 //! (RFC 7348 says receivers must ignore the reserved bits).
 
+use super::{get_array, get_u8, head_mut, put_bytes, put_u8, tail, tail_mut};
 use super::{Result, WireError};
 
 pub const HEADER_LEN: usize = 8;
@@ -24,16 +25,19 @@ pub struct VxlanHeader<T: AsRef<[u8]>> {
 
 #[inline]
 fn get_u24(b: &[u8], at: usize) -> u32 {
-    u32::from_be_bytes([0, b[at], b[at + 1], b[at + 2]])
+    let [x, y, z] = get_array::<3>(b, at);
+    u32::from_be_bytes([0, x, y, z])
 }
 
 #[inline]
 fn put_u24(b: &mut [u8], at: usize, v: u32) {
-    b[at..at + 3].copy_from_slice(&v.to_be_bytes()[1..]);
+    let [_, x, y, z] = v.to_be_bytes();
+    put_bytes(b, at, &[x, y, z]);
 }
 
 impl<T: AsRef<[u8]>> VxlanHeader<T> {
-    /// Wraps `buffer` without checking; accessors panic below 8 bytes.
+    /// Wraps `buffer` without checking: for bytes this process wrote; past
+    /// the end of a short buffer reads give zeros and writes are dropped.
     #[inline]
     pub fn new_unchecked(buffer: T) -> Self {
         VxlanHeader { buffer }
@@ -55,7 +59,7 @@ impl<T: AsRef<[u8]>> VxlanHeader<T> {
 
     #[inline]
     pub fn flags(&self) -> u8 {
-        self.buffer.as_ref()[0]
+        get_u8(self.buffer.as_ref(), 0)
     }
 
     #[inline]
@@ -78,20 +82,20 @@ impl<T: AsRef<[u8]>> VxlanHeader<T> {
     /// The last, reserved byte.
     #[inline]
     pub fn reserved2(&self) -> u8 {
-        self.buffer.as_ref()[7]
+        get_u8(self.buffer.as_ref(), 7)
     }
 
     /// The inner Ethernet frame.
     #[inline]
     pub fn payload(&self) -> &[u8] {
-        &self.buffer.as_ref()[HEADER_LEN..]
+        tail(self.buffer.as_ref(), HEADER_LEN)
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> VxlanHeader<T> {
     #[inline]
     pub fn set_flags(&mut self, flags: u8) {
-        self.buffer.as_mut()[0] = flags;
+        put_u8(self.buffer.as_mut(), 0, flags);
     }
 
     /// Sets the reserved bits after the flags (only the low 24 bits are used).
@@ -109,12 +113,12 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> VxlanHeader<T> {
 
     #[inline]
     pub fn set_reserved2(&mut self, v: u8) {
-        self.buffer.as_mut()[7] = v;
+        put_u8(self.buffer.as_mut(), 7, v);
     }
 
     #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
-        &mut self.buffer.as_mut()[HEADER_LEN..]
+        tail_mut(self.buffer.as_mut(), HEADER_LEN)
     }
 }
 
@@ -127,9 +131,8 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> VxlanHeader<T> {
 pub fn write_vxlan_header(buf: &mut [u8], vni: u32) {
     debug_assert!(vni <= VNI_MASK, "VNI {vni} exceeds 24 bits");
     let v = (vni & VNI_MASK) << 8;
-    let h = &mut buf[..HEADER_LEN];
-    h[..4].copy_from_slice(&[FLAG_I, 0, 0, 0]);
-    h[4..].copy_from_slice(&v.to_be_bytes());
+    let [a, b, c, d] = v.to_be_bytes();
+    *head_mut::<HEADER_LEN>(buf) = [FLAG_I, 0, 0, 0, a, b, c, d];
 }
 
 #[cfg(test)]
