@@ -4,12 +4,13 @@
 
 mod model;
 pub mod mtu;
+mod multicast;
 mod types;
 mod validate;
 
 pub use model::{
-    Config, Dataplane, Management, MtuCheck, PortConfig, StaticMac, Underlay, VlanBinding,
-    VniConfig,
+    Config, Dataplane, Igmp, IgmpVersion, Management, MtuCheck, PortConfig, StaticMac, Underlay,
+    VlanBinding, VniConfig,
 };
 pub use types::{Ipv4Cidr, MacAddr, PortRange};
 pub use validate::{MAX_BURST, MAX_VNI};

@@ -19,6 +19,8 @@ pub struct Config {
     pub port: Vec<PortConfig>,
     #[serde(default)]
     pub vni: Vec<VniConfig>,
+    #[serde(default)]
+    pub igmp: Igmp,
 }
 
 /// Cores, DPDK arguments and buffer sizing.
@@ -130,6 +132,11 @@ pub struct Underlay {
     /// `error` refuses MTU-starved configs; `warn` only warns.
     #[serde(default)]
     pub mtu_check: MtuCheck,
+    /// Outer IPv4 TTL of VXLAN sent to a multicast group. Not Linux's 1:
+    /// that never crosses a router, and a routed (PIM) underlay is the
+    /// usual home of multicast VXLAN.
+    #[serde(default = "default_ttl")]
+    pub multicast_ttl: u8,
 }
 
 fn default_underlay_mtu() -> u16 {
@@ -190,6 +197,10 @@ pub struct VniConfig {
     /// Head-end replication list: remote VTEPs that get BUM traffic.
     #[serde(default)]
     pub flood: Vec<Ipv4Addr>,
+    /// Underlay multicast group for BUM traffic instead of `flood`
+    /// (multicast core replication, RFC 7348 section 4.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<Ipv4Addr>,
     /// Learn source MACs from traffic.
     #[serde(default = "default_true")]
     pub learning: bool,
@@ -213,4 +224,64 @@ pub struct VniConfig {
 pub struct StaticMac {
     pub mac: MacAddr,
     pub vtep: Ipv4Addr,
+}
+
+/// IGMP version the gateway speaks as a host on the underlay.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "u8", into = "u8")]
+pub enum IgmpVersion {
+    /// RFC 2236.
+    V2,
+    /// RFC 3376 (falls back to v2 while a v2 querier is heard).
+    #[default]
+    V3,
+}
+
+impl TryFrom<u8> for IgmpVersion {
+    type Error = String;
+    fn try_from(v: u8) -> Result<Self, String> {
+        match v {
+            2 => Ok(IgmpVersion::V2),
+            3 => Ok(IgmpVersion::V3),
+            _ => Err(format!("IGMP version {v} is not supported; use 2 or 3")),
+        }
+    }
+}
+
+impl From<IgmpVersion> for u8 {
+    fn from(v: IgmpVersion) -> u8 {
+        match v {
+            IgmpVersion::V2 => 2,
+            IgmpVersion::V3 => 3,
+        }
+    }
+}
+
+/// IGMP host settings for the groups of `vni[].group` (RFC 3376 section
+/// 8 and RFC 2236 section 8 defaults).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Igmp {
+    /// 3 (default) or 2.
+    pub version: IgmpVersion,
+    /// Robustness Variable: unsolicited reports and leaves are sent this often.
+    pub robustness: u8,
+    /// Gap between the repeated unsolicited reports of a join or leave.
+    pub unsolicited_report_interval_ms: u32,
+    /// Query Interval, assumed until a querier says otherwise (v3 QQIC).
+    pub query_interval_secs: u32,
+    /// Query Response Interval, for the older-version-querier timeout.
+    pub query_response_interval_ms: u32,
+}
+
+impl Default for Igmp {
+    fn default() -> Self {
+        Igmp {
+            version: IgmpVersion::V3,
+            robustness: 2,
+            unsolicited_report_interval_ms: 1000,
+            query_interval_secs: 125,
+            query_response_interval_ms: 10_000,
+        }
+    }
 }

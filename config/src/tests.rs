@@ -420,3 +420,73 @@ fn lcores_can_be_mapped_to_other_cpus() {
     let text = format!("[dataplane]\nlcore_cpus = {{ 1 = 128 }}\n{MINIMAL}");
     only_error(&text, "dataplane.lcore_cpus.1");
 }
+
+#[test]
+fn multicast_groups_and_igmp_defaults() {
+    let c = Config::from_toml_str(MINIMAL).unwrap();
+    assert_eq!(
+        c.underlay.multicast_ttl, 64,
+        "crosses routers, unlike Linux's 1"
+    );
+    assert_eq!(c.igmp.version, crate::IgmpVersion::V3);
+    assert_eq!(
+        (
+            c.igmp.robustness,
+            c.igmp.query_interval_secs,
+            c.igmp.query_response_interval_ms
+        ),
+        (2, 125, 10_000)
+    );
+    assert_eq!(c.vni[0].group, None);
+    let grouped = MINIMAL.replace(
+        "flood = [\"192.0.2.1\", \"192.0.2.2\"]",
+        "group = \"239.1.1.1\"",
+    );
+    let text = format!("{grouped}\n[igmp]\nversion = 2\n");
+    let c = Config::from_toml_str(&text).unwrap();
+    assert_eq!(c.vni[0].group, Some("239.1.1.1".parse().unwrap()));
+    assert_eq!(c.igmp.version, crate::IgmpVersion::V2);
+    // The running config's TOML form round-trips.
+    let again = Config::from_toml_str(&c.to_toml_string()).unwrap();
+    assert_eq!(again, c);
+}
+
+#[test]
+fn bad_groups_and_igmp_settings_are_refused_by_field() {
+    let with_group = |g: &str| {
+        MINIMAL.replace(
+            "flood = [\"192.0.2.1\", \"192.0.2.2\"]",
+            &format!("group = \"{g}\""),
+        )
+    };
+    for (g, needle) in [
+        ("192.0.2.77", "not a multicast address"),
+        ("224.0.0.5", "link-local"),
+        ("232.1.1.1", "source-specific"),
+    ] {
+        let why = only_error(&with_group(g), "vni[0].group");
+        assert!(why.contains(needle), "{g}: {why}");
+    }
+    let both = MINIMAL.replace(
+        "flood = [\"192.0.2.1\", \"192.0.2.2\"]",
+        "flood = [\"192.0.2.1\"]\ngroup = \"239.1.1.1\"",
+    );
+    let why = only_error(&both, "vni[0].group");
+    assert!(why.contains("not both"), "{why}");
+    let igmp = |body: &str| format!("{}\n[igmp]\n{body}\n", with_group("239.1.1.1"));
+    only_error(&igmp("robustness = 0"), "igmp.robustness");
+    only_error(
+        &igmp("query_response_interval_ms = 30000"),
+        "igmp.query_response_interval_ms",
+    );
+    only_error(
+        &igmp("query_interval_secs = 5\nquery_response_interval_ms = 6000"),
+        "igmp.query_response_interval_ms",
+    );
+    let e = errors(&igmp("version = 1"));
+    assert!(e[0].reason.contains("use 2 or 3"), "{e:?}");
+    only_error(
+        &with_group("239.1.1.1").replace("[underlay]", "[underlay]\nmulticast_ttl = 0"),
+        "underlay.multicast_ttl",
+    );
+}

@@ -28,20 +28,20 @@ pub const MAX_PORT_NAME: usize = 64;
 const RESERVED_EAL_ARGS: [&str; 5] = ["-l", "--lcores", "-c", "--main-lcore", "--master-lcore"];
 
 #[derive(Default)]
-struct Report {
+pub(crate) struct Report {
     errors: Vec<ConfigError>,
     warnings: Vec<ConfigWarning>,
 }
 
 impl Report {
-    fn error(&mut self, path: impl Into<String>, reason: impl Into<String>) {
+    pub(crate) fn error(&mut self, path: impl Into<String>, reason: impl Into<String>) {
         self.errors.push(ConfigError {
             path: path.into(),
             reason: reason.into(),
         });
     }
 
-    fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    pub(crate) fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.warnings.push(ConfigWarning {
             path: path.into(),
             message: message.into(),
@@ -58,6 +58,7 @@ pub fn validate(config: &Config) -> Result<Vec<ConfigWarning>, ConfigErrors> {
     let vnis = vnis(config, &mut r);
     ports(config, &vnis, &mut r);
     mtus(config, &mut r);
+    crate::multicast::validate(config, &mut r);
     if r.errors.is_empty() {
         Ok(r.warnings)
     } else {

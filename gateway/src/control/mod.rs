@@ -5,6 +5,7 @@
 //! ARP. It polls every millisecond and never touches packets itself: ARP
 //! requests go to worker 0 as control frames.
 
+pub mod igmp;
 mod learning;
 mod resolver;
 

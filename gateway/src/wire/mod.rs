@@ -38,6 +38,7 @@ pub mod arp;
 pub mod ethernet;
 pub mod flow;
 pub mod icmpv4;
+pub mod igmp;
 pub mod ipv4;
 pub mod ipv6;
 pub mod udp;

@@ -216,6 +216,7 @@ fn schemas() -> Value {
             ("management", schema_ref("Management")),
             ("port", schema_ref("PortList")),
             ("vni", schema_ref("VniList")),
+            ("igmp", schema_ref("Igmp")),
         ]),
         "Dataplane": object(&[], &[
             ("main_lcore", int()), ("worker_lcores", array(int())),
@@ -230,13 +231,19 @@ fn schemas() -> Value {
             ("gateway", ipv4.clone()), ("mtu", int()), ("udp_port", int()),
             ("source_ports", json!({"type": "string", "example": "49152-65535"})),
             ("ttl", int()), ("mtu_check", enumeration(&["error", "warn"])),
+            ("multicast_ttl", int()),
+        ]),
+        "Igmp": object(&[], &[
+            ("version", json!({"type": "integer", "enum": [2, 3]})), ("robustness", int()),
+            ("unsolicited_report_interval_ms", int()), ("query_interval_secs", int()),
+            ("query_response_interval_ms", int()),
         ]),
         "Port": object(&[("name", string()), ("device", string())], &[
             ("mtu", int()), ("untagged_vni", vni.clone()), ("vlans", schema_ref("VlanBindingList")),
         ]),
         "VlanBinding": object(&[("vlan", vlan), ("vni", vni.clone())], &[]),
         "Vni": object(&[("id", vni.clone())], &[
-            ("flood", array(ipv4.clone())), ("learning", boolean()),
+            ("flood", array(ipv4.clone())), ("group", ipv4.clone()), ("learning", boolean()),
             ("mac_ageing_secs", int()), ("mac_limit", int()), ("mtu", int()),
             ("static_macs", schema_ref("StaticMacList")),
         ]),
