@@ -9,6 +9,8 @@
 //! tests (and test binaries) can run in parallel; `Drop` cleans up.
 #![allow(dead_code)]
 
+pub mod mcast;
+
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
