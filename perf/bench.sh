@@ -89,6 +89,7 @@ cleanup() {
     exec 3>&-
     for p in "${PIDS[@]}"; do stop_pid "$p"; done
     ip netns del "$NS" 2>/dev/null || true
+    rm -rf "/var/run/dpdk/vgwbench$$" "/var/run/dpdk/vgwtestpmd$$" "/var/run/dpdk/vgwovs$$"
     rm -f "$FIFO" "$CAPFIFO" "$CAPFIFO2" "$OUT/results.tsv.tmp"
 }
 trap cleanup EXIT
@@ -107,7 +108,7 @@ gw_head() { # underlay-vdev other-vdevs...: [dataplane] to [underlay]; MBUFS, ME
 [dataplane]
 main_lcore = 0
 worker_lcores = [1]
-eal_args = ["--no-huge", "-m", "${MEM:-1024}", "--no-pci", "--file-prefix", "vgwbench"$vdevs]
+eal_args = ["--no-huge", "-m", "${MEM:-1024}", "--no-pci", "--file-prefix", "vgwbench$$"$vdevs]
 mbufs = ${MBUFS:-32767}
 burst_size = 32
 idle_sleep_us = 0
@@ -169,7 +170,7 @@ run_testpmd() { # log port0-vdev port1-vdev tx-port
     local log=$1 tp i
     rm -f "$FIFO"
     mkfifo "$FIFO"
-    stdbuf -oL -eL dpdk-testpmd --no-huge -m 1024 --no-pci --file-prefix vgwtestpmd -l 0,1 \
+    stdbuf -oL -eL dpdk-testpmd --no-huge -m 1024 --no-pci --file-prefix vgwtestpmd$$ -l 0,1 \
         --vdev "$2" --vdev "$3" -- \
         -i --forward-mode=io --nb-cores=1 --total-num-mbufs="${TP_MBUFS:-32768}" --record-core-cycles \
         <"$FIFO" >"$log" 2>&1 &
@@ -235,7 +236,7 @@ ovs_up() { # tag mode(decap|encap) underlay-vdev phys-vdev bridge-mac
     for i in $(seq 100); do [[ -S $OD/db.sock ]] && break; sleep 0.1; done
     ovsctl --no-wait init
     ovsctl --no-wait set Open_vSwitch . other_config:dpdk-init=true \
-        "other_config:dpdk-extra=--no-huge -m 1024 --legacy-mem --no-pci --file-prefix vgwovs" \
+        "other_config:dpdk-extra=--no-huge -m 1024 --legacy-mem --no-pci --file-prefix vgwovs$$" \
         other_config:dpdk-lcore-mask=0x1 other_config:pmd-cpu-mask=0x2 \
         other_config:n-handler-threads=1 other_config:n-revalidator-threads=1
     $(ovsenv) ip netns exec "$NS" "$OVS_VSWITCHD" "unix:$OD/db.sock" --log-file="$OD/ovs-vswitchd.log" \

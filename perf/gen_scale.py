@@ -31,7 +31,7 @@ import sys
 
 VTEP_IP, VTEP_MAC = bytes([192, 0, 2, 1]), bytes.fromhex("020000000a01")
 GW_IP = bytes([192, 0, 2, 10])
-UNKNOWN = bytes.fromhex("020000020001")
+UNKNOWN = bytes.fromhex("060000000001")  # outside 02:00:00:xx:xx:xx, the static MACs
 BASE_VNI = 10000
 
 
