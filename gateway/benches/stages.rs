@@ -157,7 +157,7 @@ fn reset(b: &mut VecBuf) {
 impl PortIo for BenchIo {
     type Buf = VecBuf;
 
-    fn rx_burst(&mut self, port: u8, slots: &mut [Option<VecBuf>]) -> usize {
+    fn rx_burst(&mut self, port: u8, _queue: u16, slots: &mut [Option<VecBuf>]) -> usize {
         let p = usize::from(port);
         let mut n = 0;
         while n < slots.len() && !self.ports[p].once.is_empty() {
@@ -472,7 +472,7 @@ fn bench(c: &mut Criterion, totals: &Totals) {
             b.iter_custom(|iters| {
                 let t = Instant::now();
                 for _ in 0..iters {
-                    let n = io.rx_burst(0, &mut slots);
+                    let n = io.rx_burst(0, 0, &mut slots);
                     for s in &mut slots[..n] {
                         black_box(s.as_mut().map(|b| b.data_mut()[0]));
                     }
