@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Decap and encap benchmarks.
+# Decap, encap, flood and scale benchmarks.
 # decap: VXLAN frames replayed from memory by net_pcap (infinite_rx=1) into
 # the gateway's underlay port, decapsulated, tagged with VLAN 10 and sent to
 # a net_null sink.
@@ -9,13 +9,21 @@
 # which resolves the VTEP before anything is timed).
 # The baseline is dpdk-testpmd io-forwarding the same capture between the
 # same devices on the same forwarding core, measured in the same run just
-# before the gateway. Prints Mpps of each, the ratio and clocks per packet;
-# raw output in perf/out/ (results.tsv for this run, history.tsv across runs).
+# before the gateway; for decap and encap, OVS-DPDK 3.1 (one PMD on the same
+# core, same devices and capture, VXLAN decap + VLAN push / VLAN pop + VXLAN
+# encap) right after it. Every path's output is checked before it is timed.
+# flood: broadcasts from the VLAN port replicated to 4 VTEPs and a second
+# local port. scale: decap with SCALE_MACS static MACs in 4096 VNIs, a
+# capture touching SCALE_TOUCH of them against one touching 16.
+# Prints Mpps of each, the ratios and clocks per packet; raw output in
+# perf/out/ (results.tsv for this run, history.tsv across runs).
 #
 # Environment: SECS (measured interval, default 10), WARMUP (default 3),
-# SIZES (outer, i.e. VXLAN, frame bytes, default "110 600"), CASES (default
-# "decap encap"), PORT (management port, default 19187), VTEPGW (a prebuilt
-# binary: skips setup and the build).
+# SIZES (outer, i.e. VXLAN, frame bytes, default "110 600"; flood and scale
+# run at 110 only), CASES (default "decap encap flood scale"), OVS (0: no
+# OVS-DPDK rows), SCALE_MACS (default 1000000), SCALE_TOUCH (default 65536),
+# PORT (management port, default 19187), VTEPGW (a prebuilt binary: skips
+# setup and the build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ $EUID -eq 0 ]] || exec sudo -E "$0" "$@"
@@ -23,18 +31,23 @@ cd "$(dirname "$0")/.."
 SECS=${SECS:-10}
 WARMUP=${WARMUP:-3}
 SIZES=${SIZES:-"110 600"}
-CASES=${CASES:-"decap encap"}
+CASES=${CASES:-"decap encap flood scale"}
+OVS=${OVS:-1}
+SCALE_MACS=${SCALE_MACS:-1000000}
+SCALE_TOUCH=${SCALE_TOUCH:-65536}
 PORT=${PORT:-19187}
 PY=/usr/bin/python3
 OUT=perf/out
 FIFO=$OUT/testpmd.fifo
 CAPFIFO=$OUT/encap-verify.fifo
+CAPFIFO2=$OUT/local-verify.fifo
 mkdir -p "$OUT"
-for c in $CASES; do [[ $c == decap || $c == encap ]] || { echo "bench: unknown case $c (CASES: decap encap)" >&2; exit 1; }; done
+for c in $CASES; do [[ $c =~ ^(decap|encap|flood|scale)$ ]] || { echo "bench: unknown case $c (CASES: decap encap flood scale)" >&2; exit 1; }; done
+has() { [[ " $CASES " == *" $1 "* ]]; }
 # The encap run replays the VTEP's ARP reply once; the gateway expires a
 # next hop it has not heard from for 60 s, so the whole run must end sooner.
-if [[ " $CASES " == *" encap "* ]] && ((WARMUP + SECS > 45)); then
-    echo "bench: encap needs WARMUP + SECS <= 45 (the VTEP's MAC expires after 60 s)" >&2; exit 1
+if { has encap || has flood; } && ((WARMUP + SECS > 45)); then
+    echo "bench: encap and flood need WARMUP + SECS <= 45 (the VTEP's MAC expires after 60 s)" >&2; exit 1
 fi
 
 if [[ -n ${VTEPGW:-} ]]; then
@@ -45,6 +58,20 @@ else
     cargo build --release --quiet
     GW=target/release/vtepgw
 fi
+# OVS-DPDK is only needed here, so it is installed here (not by setup.sh,
+# which the test suite runs), idempotently.
+WANT_OVS=0
+if ((OVS)) && { has decap || has encap; }; then
+    WANT_OVS=1
+    if [[ $(dpkg-query -W -f='${Status}' openvswitch-switch-dpdk 2>/dev/null) != "install ok installed" ]]; then
+        echo "bench: installing openvswitch-switch-dpdk"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq && apt-get install -y -qq --no-install-recommends openvswitch-switch-dpdk >/dev/null
+    fi
+    OVS_VSWITCHD=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
+    [[ -x $OVS_VSWITCHD ]] || { echo "bench: $OVS_VSWITCHD missing" >&2; exit 1; }
+fi
+NS=vgwbench$$
 
 # --- processes: every PID we start is recorded and ended on exit ----------
 PIDS=()
@@ -61,7 +88,9 @@ cleanup() {
     local p
     exec 3>&-
     for p in "${PIDS[@]}"; do stop_pid "$p"; done
-    rm -f "$FIFO" "$CAPFIFO" "$OUT/results.tsv.tmp"
+    ip netns del "$NS" 2>/dev/null || true
+    rm -rf "/var/run/dpdk/vgwbench$$" "/var/run/dpdk/vgwtestpmd$$" "/var/run/dpdk/vgwovs$$"
+    rm -f "$FIFO" "$CAPFIFO" "$CAPFIFO2" "$OUT/results.tsv.tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -72,49 +101,63 @@ if curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then
 fi
 
 # --- gateway ----------------------------------------------------------------
-gw_config() { # underlay-vdev phys0-vdev [extra lines for VNI 100]
+gw_head() { # underlay-vdev other-vdevs...: [dataplane] to [underlay]; MBUFS, MEM, MACCAP
+    local u=$1 v vdevs=""
+    for v in "$@"; do vdevs+=", \"--vdev\", \"$v\""; done
     cat <<TOML
 [dataplane]
 main_lcore = 0
 worker_lcores = [1]
-eal_args = ["--no-huge", "-m", "1024", "--no-pci", "--file-prefix", "vgwbench",
-            "--vdev", "$1", "--vdev", "$2"]
-mbufs = 32767
+eal_args = ["--no-huge", "-m", "${MEM:-1024}", "--no-pci", "--file-prefix", "vgwbench$$"$vdevs]
+mbufs = ${MBUFS:-32767}
 burst_size = 32
 idle_sleep_us = 0
+mac_table_capacity = ${MACCAP:-65536}
 [management]
 listen = "127.0.0.1:$PORT"
 [underlay]
-device = "${1%%,*}"
+device = "${u%%,*}"
 address = "192.0.2.10/24"
 udp_port = 4789
+TOML
+}
+gw_config() { # underlay-vdev phys0-vdev [extra lines for VNI 100]; FLOOD_TO = the VNI's flood list
+    gw_head "$1" "$2" ${EXTRA_VDEVS:-}
+    cat <<TOML
 [[port]]
 name = "phys0"
 device = "${2%%,*}"
 vlans = [{ vlan = 10, vni = 100 }]
 [[vni]]
 id = 100
-flood = []
+flood = [${FLOOD_TO:-}]
 TOML
     [[ -z ${3:-} ]] || printf "%s\n" "$3"
 }
 
-start_gw() { # toml log; sets GW_PID once /healthz answers
+start_gw() { # toml log [seconds to wait, default 15]; sets GW_PID once /healthz answers
     "$GW" check-config "$1" >/dev/null || die "invalid config $1"
     "$GW" run --config "$1" >"$2" 2>&1 &
     GW_PID=$!
     PIDS+=("$GW_PID")
     local i
-    for i in $(seq 150); do
+    for i in $(seq $((${3:-15} * 10))); do
         curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && return 0
         kill -0 "$GW_PID" 2>/dev/null || { tail -5 "$2" >&2; die "vtepgw exited early, see $2"; }
         sleep 0.1
     done
-    die "vtepgw not healthy after 15 s, see $2"
+    die "vtepgw not healthy after ${3:-15} s, see $2"
 }
 
 metric() { awk -v s="$2" '$1 == s {print $2; f=1} END {if (!f) print "NaN"}' "$1"; }
 delta() { awk -v a="$(metric "$2" "$3")" -v b="$(metric "$1" "$3")" 'BEGIN {printf "%.0f", a - b}'; }
+tx_delta() { # before after port[+port...]: packets sent on those ports
+    local p sum=0
+    for p in ${3//+/ }; do
+        sum=$((sum + $(delta "$1" "$2" "vtepgw_port_packets_total{direction=\"tx\",port=\"$p\"}")))
+    done
+    echo "$sum"
+}
 now() { date +%s.%N; }
 
 # --- testpmd ------------------------------------------------------------------
@@ -127,9 +170,9 @@ run_testpmd() { # log port0-vdev port1-vdev tx-port
     local log=$1 tp i
     rm -f "$FIFO"
     mkfifo "$FIFO"
-    stdbuf -oL -eL dpdk-testpmd --no-huge -m 1024 --no-pci --file-prefix vgwtestpmd -l 0,1 \
+    stdbuf -oL -eL dpdk-testpmd --no-huge -m 1024 --no-pci --file-prefix vgwtestpmd$$ -l 0,1 \
         --vdev "$2" --vdev "$3" -- \
-        -i --forward-mode=io --nb-cores=1 --total-num-mbufs=32768 --record-core-cycles \
+        -i --forward-mode=io --nb-cores=1 --total-num-mbufs="${TP_MBUFS:-32768}" --record-core-cycles \
         <"$FIFO" >"$log" 2>&1 &
     tp=$!
     PIDS+=("$tp")
@@ -164,6 +207,88 @@ run_testpmd() { # log port0-vdev port1-vdev tx-port
 } >"$OUT/machine.txt"
 cat "$OUT/machine.txt"
 
+# --- OVS-DPDK -----------------------------------------------------------------------
+# ovsdb-server and ovs-vswitchd-dpdk run inside the network namespace $NS
+# (br-phy's tap and its kernel route to 192.0.2.0/24, which OVS's tunnel
+# code needs, stay in there), with a private run/db/log directory per row.
+# One PMD thread on core 1 (the forwarding lcore of the others); DPDK as the
+# others: --no-huge --no-pci, its own --file-prefix. br-phy holds the
+# underlay port and the tunnel endpoint 192.0.2.10 (its MAC is set to the
+# gateway's underlay MAC, so the same captures apply); br-int holds the
+# VXLAN port (VNI 100, remote 192.0.2.1, access port of VLAN 10) and the
+# physical port (trunk of VLAN 10), forwarding with NORMAL (MAC learning).
+# br-int's own tap is put on VLAN 4094 so that floods in VLAN 10 skip it.
+ovsctl() { OVS_RUNDIR=$OD OVS_DBDIR=$OD OVS_LOGDIR=$OD ovs-vsctl --db="unix:$OD/db.sock" --timeout=30 "$@"; }
+ovsapp() { OVS_RUNDIR=$OD ovs-appctl --timeout=30 -t "$OD/vswitchd.ctl" "$@"; }
+# (env, not a shell function, so that $! of "ovsenv ... &" is the daemon's PID)
+ovsenv() { echo env "OVS_RUNDIR=$OD" "OVS_DBDIR=$OD" "OVS_LOGDIR=$OD" "OVS_SYSCONFDIR=$OD"; }
+ovs_up() { # tag mode(decap|encap) underlay-vdev phys-vdev bridge-mac
+    local tag=$1 mode=$2 i
+    OD=$PWD/$OUT/ovs-$tag
+    rm -rf "$OD"; mkdir -p "$OD"
+    [[ -e /run/netns/$NS ]] || ip netns add "$NS"
+    ip -n "$NS" link set lo up
+    ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    ovsdb-tool create "$OD/conf.db" /usr/share/openvswitch/vswitch.ovsschema
+    $(ovsenv) ip netns exec "$NS" ovsdb-server "$OD/conf.db" --remote="punix:$OD/db.sock" --unixctl="$OD/ovsdb.ctl" \
+        --log-file="$OD/ovsdb-server.log" --no-chdir >/dev/null 2>&1 &
+    OVSDB_PID=$!; PIDS+=("$OVSDB_PID")
+    for i in $(seq 100); do [[ -S $OD/db.sock ]] && break; sleep 0.1; done
+    ovsctl --no-wait init
+    ovsctl --no-wait set Open_vSwitch . other_config:dpdk-init=true \
+        "other_config:dpdk-extra=--no-huge -m 1024 --legacy-mem --no-pci --file-prefix vgwovs$$" \
+        other_config:dpdk-lcore-mask=0x1 other_config:pmd-cpu-mask=0x2 \
+        other_config:n-handler-threads=1 other_config:n-revalidator-threads=1
+    $(ovsenv) ip netns exec "$NS" "$OVS_VSWITCHD" "unix:$OD/db.sock" --log-file="$OD/ovs-vswitchd.log" \
+        --unixctl="$OD/vswitchd.ctl" --no-chdir >/dev/null 2>&1 &
+    OVS_PID=$!; PIDS+=("$OVS_PID")
+    for i in $(seq 300); do
+        [[ $(ovsctl --no-wait get Open_vSwitch . dpdk_initialized 2>/dev/null) == true ]] && break
+        kill -0 "$OVS_PID" 2>/dev/null || die "ovs-vswitchd exited early, see $OD/ovs-vswitchd.log"
+        sleep 0.1
+    done
+    ((i < 300)) || die "OVS-DPDK not initialised after 30 s, see $OD/ovs-vswitchd.log"
+    ovsctl add-br br-phy -- set bridge br-phy datapath_type=netdev "other-config:hwaddr=$5" \
+        -- add-br br-int -- set bridge br-int datapath_type=netdev -- set port br-int tag=4094
+    ip -n "$NS" link set br-phy up
+    ip -n "$NS" addr replace 192.0.2.10/24 dev br-phy
+    ovsctl add-port br-int vx0 -- set interface vx0 type=vxlan options:remote_ip=192.0.2.1 \
+        options:local_ip=192.0.2.10 options:key=100 -- set port vx0 tag=10
+    for i in $(seq 100); do ovsapp ovs/route/show | grep -q '192.0.2.0/24 dev br-phy' && break; sleep 0.1; done
+    ovsapp tnl/neigh/set br-phy 192.0.2.1 02:00:00:00:0a:01 >/dev/null
+    # The input port last, so that everything is in place when traffic starts.
+    local uport=(add-port br-phy underlay -- set interface underlay type=dpdk "options:dpdk-devargs=$3")
+    local pport=(add-port br-int phys0 -- set port phys0 vlan_mode=trunk trunks=10 -- set interface phys0 type=dpdk "options:dpdk-devargs=$4")
+    if [[ $mode == decap ]]; then ovsctl "${pport[@]}"; ovsctl "${uport[@]}"; else ovsctl "${uport[@]}"; ovsctl "${pport[@]}"; fi
+}
+ovs_down() {
+    ovsapp dpctl/dump-flows >"$OD/flows.txt" 2>&1 || true
+    stop_pid "$OVS_PID"
+    stop_pid "$OVSDB_PID"
+    ip netns del "$NS"   # with br-phy's tap, if OVS left it
+}
+ovs_tx() { ovsctl get interface "$1" statistics:tx_packets; }
+# Times OVS on the row's devices: sets OVS_PPS (tx of the output port over
+# wall time) and OVS_CYC (the PMD's processing cycles per received packet,
+# pmd-stats-show over the same interval).
+ovs_measure() { # tag mode underlay-vdev phys-vdev bridge-mac out-interface
+    local s0 s1 t0 t1
+    ovs_up "$1" "$2" "$3" "$4" "$5"
+    sleep "$WARMUP"
+    s0=$(ovs_tx "$6"); t0=$(now)
+    ovsapp dpif-netdev/pmd-stats-clear >/dev/null
+    sleep "$SECS"
+    ovsapp dpif-netdev/pmd-stats-show >"$OD/pmd-stats.txt"
+    s1=$(ovs_tx "$6"); t1=$(now)
+    ovsapp dpif-netdev/pmd-rxq-show >"$OD/pmd-rxq.txt" 2>&1 || true
+    ovsctl get interface underlay statistics >"$OD/underlay-stats.txt"
+    ovsctl get interface phys0 statistics >"$OD/phys0-stats.txt"
+    ovs_down
+    OVS_PPS=$(awk -v a="$s0" -v b="$s1" -v t0="$t0" -v t1="$t1" 'BEGIN {printf "%.0f", (b - a) / (t1 - t0)}')
+    OVS_CYC=$(awk '/core_id 1:/ {f = 1} f && /avg processing cycles per packet:/ {print $6; exit}' "$OD/pmd-stats.txt")
+    [[ -n $OVS_CYC && $OVS_PPS -gt 0 ]] || die "could not read OVS's rate or cycles (see $OD)"
+}
+
 # --- the underlay MAC: the pcap PMD's, read from a short probe run ----------------
 probe_mac() { # name underlay-vdev phys0-vdev: sets MAC to the underlay port's MAC
     gw_config "$2" "$3" >"$OUT/$1.toml"
@@ -175,31 +300,35 @@ probe_mac() { # name underlay-vdev phys0-vdev: sets MAC to the underlay port's M
     MAC=$mac
 }
 $PY perf/gen_decap_pcap.py "$OUT/probe.pcap" 02:00:00:00:00:99 110 --count 4
-if [[ " $CASES " == *" decap "* ]]; then
+if has decap || has scale; then
     probe_mac probe "net_pcap0,rx_pcap=$PWD/$OUT/probe.pcap" "net_null1,no-rx=1"
     DMAC=$MAC
     echo "underlay MAC (decap: net_pcap0 + net_null1): $DMAC"
 fi
-if [[ " $CASES " == *" encap "* ]]; then
+if has encap || has flood; then
     # Same device kinds and order as the encap runs: two net_pcap ports.
     probe_mac probe-encap "net_pcap0,rx_pcap=$PWD/$OUT/probe.pcap" "net_pcap1,rx_pcap=$PWD/$OUT/probe.pcap"
     EMAC=$MAC
     echo "underlay MAC (encap: net_pcap0 + net_pcap1): $EMAC"
     ARP=$OUT/arp-reply.pcap
     $PY perf/gen_encap_pcap.py arp-reply "$ARP" "$EMAC"
+    ARP4=$OUT/arp-reply4.pcap
+    $PY perf/gen_encap_pcap.py arp-reply "$ARP4" "$EMAC" --vteps 4
 fi
 # In the encap runs the inner destination is a static MAC behind 192.0.2.1
 # (whose MAC the ARP reply gives).
 STATIC='static_macs = [{ mac = "02:00:00:04:00:01", vtep = "192.0.2.1" }]'
 
-hdr=$(printf "%-10s %9s %9s %6s %10s %10s %10s %10s" case tp_Mpps gw_Mpps ratio tp_cyc/pkt gw_cyc/pkt tp_tsc/pps gw_tsc/pps)
+hdr=$(printf "%-11s %8s %8s %8s %6s %7s %8s %8s %8s %8s %8s %8s %8s" case tp_Mpps gw_Mpps ovs_Mpps gw/tp gw/ovs tp_cyc gw_cyc ovs_cyc gw-tp tp_tsc gw_tsc ovs_tsc)
 printf "%s\n" "$hdr" >"$OUT/results.tsv.tmp"
 notes=()
+declare -A GWPPS
 
-# One row: testpmd io between the two devices, then the gateway on the same
-# devices (port 0 = the underlay, port 1 = phys0).
-measure() { # case size tag vdev0 vdev1 vni-extra testpmd-tx-port gw-out-port gw-in-port
-    local case=$1 size=$2 tag=$3 v0=$4 v1=$5 extra=$6 tport=$7 out=$8 in=$9
+# One row: testpmd io between the two devices, then the gateway with the
+# config already written to $OUT/gw-TAG.toml, then (if asked) OVS-DPDK.
+# Port 0 = the underlay, port 1 = phys0.
+measure() { # case size tag tp-vdev0 tp-vdev1 testpmd-tx-port gw-out-port(s) gw-in-port [ovs-mode ovs-underlay ovs-phys ovs-mac ovs-out]
+    local case=$1 size=$2 tag=$3 v0=$4 v1=$5 tport=$6 out=$7 in=$8
     # Baseline.
     run_testpmd "$OUT/testpmd-$tag.log" "$v0" "$v1" "$tport"
     tl=$OUT/testpmd-$tag.log
@@ -210,8 +339,7 @@ measure() { # case size tag vdev0 vdev1 vni-extra testpmd-tx-port gw-out-port gw
     [[ -n $tp_pps && -n $tp_first && $tp_first -gt 0 ]] || die "could not read testpmd's rate from $tl"
 
     # The gateway.
-    gw_config "$v0" "$v1" "$extra" >"$OUT/gw-$tag.toml"
-    start_gw "$OUT/gw-$tag.toml" "$OUT/gw-$tag.log"
+    start_gw "$OUT/gw-$tag.toml" "$OUT/gw-$tag.log" "${GW_WAIT:-15}"
     sleep "$WARMUP"
     b=$OUT/gw-$tag.before a=$OUT/gw-$tag.after
     t0=$(now); curl -sf "http://127.0.0.1:$PORT/metrics" >"$b"; t1=$(now)
@@ -219,20 +347,29 @@ measure() { # case size tag vdev0 vdev1 vni-extra testpmd-tx-port gw-out-port gw
     t2=$(now); curl -sf "http://127.0.0.1:$PORT/metrics" >"$a"; t3=$(now)
     stop_pid "$GW_PID"
     dt=$(awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" 'BEGIN {printf "%.6f", (c + d) / 2 - (a + b) / 2}')
-    d_tx=$(delta "$b" "$a" "vtepgw_port_packets_total{direction=\"tx\",port=\"$out\"}")
+    d_tx=$(tx_delta "$b" "$a" "$out")
     d_rx=$(delta "$b" "$a" "vtepgw_port_packets_total{direction=\"rx\",port=\"$in\"}")
     d_wp=$(delta "$b" "$a" 'vtepgw_worker_packets_total{worker="0"}')
     d_cyc=$(delta "$b" "$a" 'vtepgw_worker_busy_cycles_total{worker="0"}')
     d_polls=$(delta "$b" "$a" 'vtepgw_worker_polls_total{worker="0"}')
     gw_hz=$(metric "$a" vtepgw_tsc_hz)
 
+    # OVS-DPDK.
+    OVS_PPS=NaN OVS_CYC=NaN
+    if ((WANT_OVS)) && [[ -n ${9:-} ]]; then
+        ovs_measure "$tag" "$9" "${10}" "${11}" "${12}" "${13}"
+    fi
+
     row=$(awk -v c="$case-$size" -v tpp="$tp_pps" -v tpc="${tp_cyc:-NaN}" -v mhz="${tp_mhz:-NaN}" \
-        -v tx="$d_tx" -v dt="$dt" -v cyc="$d_cyc" -v wp="$d_wp" -v hz="$gw_hz" 'BEGIN {
+        -v tx="$d_tx" -v dt="$dt" -v cyc="$d_cyc" -v wp="$d_wp" -v hz="$gw_hz" \
+        -v opp="$OVS_PPS" -v oc="$OVS_CYC" 'BEGIN {
         gwpps = tx / dt
-        printf "%-10s %9.2f %9.2f %6.3f %10.1f %10.1f %10.1f %10.1f",
-            c, tpp / 1e6, gwpps / 1e6, gwpps / tpp, tpc, cyc / wp,
-            mhz * 1e6 / tpp, hz / gwpps }')
+        printf "%-11s %8.2f %8.2f %8.2f %6.3f %7.3f %8.1f %8.1f %8.1f %8.1f %8.1f %8.1f %8.1f",
+            c, tpp / 1e6, gwpps / 1e6, opp / 1e6, gwpps / tpp, gwpps / opp, tpc, cyc / wp, oc,
+            cyc / wp - tpc, mhz * 1e6 / tpp, hz / gwpps, mhz * 1e6 / opp }')
     printf "%s\n" "$row" >>"$OUT/results.tsv.tmp"
+    GWPPS[$case-$size]=$(awk -v tx="$d_tx" -v dt="$dt" 'BEGIN {printf "%.0f", tx / dt}')
+    GWCYC=$(awk -v cyc="$d_cyc" -v wp="$d_wp" 'BEGIN {printf "%.1f", cyc / wp}')
     # Anything odd: drops, and whether the counters agree.
     # (encap drops a few frames at start, before the VTEP's ARP reply is
     # processed: since-start counts are noted apart from the interval's.)
@@ -241,6 +378,22 @@ measure() { # case size tag vdev0 vdev1 vni-extra testpmd-tx-port gw-out-port gw
     drops=$(grep '^vtepgw_drops_total' "$a" | awk '$2 != 0 {printf "%s=%s ", $1, $2}')
     [[ -z $drops ]] || notes+=("$case-$size: drop counters since the gateway started: $drops")
     notes+=("$case-$size: gateway interval ${dt}s, $in rx $d_rx, $out tx $d_tx, worker packets $d_wp, polls $d_polls ($(awk -v p="$d_wp" -v n="$d_polls" 'BEGIN {printf "%.1f", p / n}') pkts/poll); testpmd at start of interval: $tp_first pkts already forwarded")
+}
+
+check_decap_out() { # capture size count: the gateway's (or OVS's) decap output of one replay
+    $PY - "$@" <<'EOF'
+import sys
+from scapy.all import rdpcap, Dot1Q, UDP, Ether
+path, size, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+pkts = rdpcap(path)
+ok = [p for p in pkts if Dot1Q in p and p[Dot1Q].vlan == 10 and UDP in p
+      and p[UDP].dport == 7000 and len(p) == size - 50 + 4]
+srcs = {p[Ether].src for p in ok}
+flows = {(p["IP"].src, p[UDP].sport) for p in ok}
+print(f"verify {size}: {len(pkts)} frames out of phys0, {len(ok)} VLAN-10 decapsulated "
+      f"({size - 50 + 4} bytes), {len(srcs)} inner source MACs, {len(flows)} flows")
+sys.exit(0 if len(pkts) == count and len(ok) == count and len(srcs) == 16 and len(flows) == 256 else 1)
+EOF
 }
 
 run_decap() { # size
@@ -256,25 +409,55 @@ run_decap() { # size
     sleep 1
     curl -s "http://127.0.0.1:$PORT/metrics" >"$OUT/verify-$size.metrics"
     stop_pid "$GW_PID"
-    $PY - "$OUT/verify-$size.pcap" "$size" 1024 <<'EOF' || die "the gateway's output for this capture is wrong (see $OUT/verify-$size.*)"
-import sys
-from scapy.all import rdpcap, Dot1Q, UDP, Ether
-path, size, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-pkts = rdpcap(path)
-ok = [p for p in pkts if Dot1Q in p and p[Dot1Q].vlan == 10 and UDP in p
-      and p[UDP].dport == 7000 and len(p) == size - 50 + 4]
-srcs = {p[Ether].src for p in ok}
-flows = {(p["IP"].src, p[UDP].sport) for p in ok}
-print(f"verify {size}: {len(pkts)} frames out of phys0, {len(ok)} VLAN-10 decapsulated "
-      f"({size - 50 + 4} bytes), {len(srcs)} inner source MACs, {len(flows)} flows")
-sys.exit(0 if len(pkts) == count and len(ok) == count and len(srcs) == 16 and len(flows) == 256 else 1)
-EOF
+    check_decap_out "$OUT/verify-$size.pcap" "$size" 1024 || die "the gateway's output for this capture is wrong (see $OUT/verify-$size.*)"
+    # The same check of OVS's output (decap + VLAN 10 push, same capture).
+    # OVS loses a few hundred frames of a single replay while its first
+    # flows are set up, so it replays forever into a FIFO, and 2048
+    # consecutive output frames are kept and checked.
+    if ((WANT_OVS)); then
+        local v=$OUT/verify-ovs-$size cap
+        start_capture "$v" 2048 --all; cap=$CAP_PID
+        ovs_up "verify-$size" decap "net_pcap0,rx_pcap=$PWD/$pcap,infinite_rx=1" "net_pcap1,tx_pcap=$PWD/$CAPFIFO" "$DMAC"
+        wait_capture "$v"
+        ovs_down
+        end_capture "$v" "$cap"
+        rm -f "$CAPFIFO"
+        echo -n "OVS-DPDK: "
+        check_decap_out "$v.pcap" "$size" 2048 || die "OVS's decap output is wrong (see $v.pcap, $OD)"
+    fi
 
-    measure decap "$size" "$size" "net_pcap0,rx_pcap=$PWD/$pcap,infinite_rx=1" "net_null1,no-rx=1" "" 1 phys0 underlay
+    gw_config "net_pcap0,rx_pcap=$PWD/$pcap,infinite_rx=1" "net_null1,no-rx=1" >"$OUT/gw-$size.toml"
+    measure decap "$size" "$size" "net_pcap0,rx_pcap=$PWD/$pcap,infinite_rx=1" "net_null1,no-rx=1" 1 phys0 underlay \
+        decap "net_pcap0,rx_pcap=$PWD/$pcap,infinite_rx=1" "net_null1,no-rx=1" "$DMAC" phys0
+}
+
+# Captures what a running gateway (or OVS) sends on the underlay into $1.pcap
+# through $CAPFIFO: start_capture before it starts, end_capture after it stopped.
+start_capture() { # out-base count [--all] (fifo)
+    local fifo=${4:-$CAPFIFO}
+    rm -f "$1.pcap" "$fifo"
+    mkfifo "$fifo"
+    timeout 60 "$PY" perf/verify_encap.py capture "$fifo" "$1.pcap" "$2" ${3:-} >"$1.capture.log" 2>&1 &
+    CAP_PID=$!
+    PIDS+=("$CAP_PID")
+}
+wait_capture() { # out-base
+    local i
+    for i in $(seq 200); do
+        [[ -e $1.pcap ]] && break
+        kill -0 "$CAP_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+}
+end_capture() { # out-base cap-pid
+    local rc=0
+    wait "$2" || rc=$?
+    forget "$2"
+    [[ -e $1.pcap && $rc -eq 0 ]] || die "nothing captured into $1.pcap (reader exit $rc; see $1.capture.log)"
 }
 
 run_encap() { # size (of the VXLAN frames sent; the VLAN frames in are 46 bytes shorter)
-    local size=$1 v=$OUT/verify-encap-$size cap i rc=0
+    local size=$1 v=$OUT/verify-encap-$size cap
     pcap=$OUT/encap-$size.pcap
     $PY perf/gen_encap_pcap.py frames "$pcap" "$size" --count 1024
 
@@ -284,29 +467,103 @@ run_encap() { # size (of the VXLAN frames sent; the VLAN frames in are 46 bytes 
     # dropped (vtep_unresolved). So phys0 replays them forever, the underlay
     # TX goes into a FIFO, and a reader keeps everything up to the 2048th
     # VXLAN frame (then throws the rest away until the gateway stops).
-    rm -f "$v.pcap" "$CAPFIFO"
-    mkfifo "$CAPFIFO"
-    timeout 60 "$PY" perf/verify_encap.py capture "$CAPFIFO" "$v.pcap" 2048 >"$v.capture.log" 2>&1 &
-    cap=$!
-    PIDS+=("$cap")
+    start_capture "$v" 2048; cap=$CAP_PID
     gw_config "net_pcap0,rx_pcap=$PWD/$ARP,tx_pcap=$PWD/$CAPFIFO" "net_pcap1,rx_pcap=$PWD/$pcap,infinite_rx=1" "$STATIC" >"$v.toml"
     start_gw "$v.toml" "$v.log"
-    for i in $(seq 200); do
-        [[ -e $v.pcap ]] && break
-        kill -0 "$cap" 2>/dev/null || break
-        sleep 0.1
-    done
+    wait_capture "$v"
     curl -s "http://127.0.0.1:$PORT/metrics" >"$v.metrics"
     stop_pid "$GW_PID"
-    wait "$cap" || rc=$?
-    forget "$cap"
+    end_capture "$v" "$cap"
     rm -f "$CAPFIFO"
-    [[ -e $v.pcap && $rc -eq 0 ]] || die "no encapsulated frames captured (reader exit $rc; see $v.capture.log, $v.metrics, $v.log)"
     $PY perf/verify_encap.py check "$v.pcap" "$size" "$EMAC" --count 1024 \
         || die "the gateway's encap output for this capture is wrong (see $v.*)"
     echo "verify encap $size: gateway counters: $(grep -E '^vtepgw_(drops_total\{reason="vtep_unresolved"\}|next_hops\{state="resolved"\}|arp_received_total)' "$v.metrics" | tr '\n' ' ' || true)"
+    # The same check of OVS's output (VLAN pop + VXLAN encap; OVS picks its
+    # UDP source ports from 32768-61000).
+    if ((WANT_OVS)); then
+        v=$OUT/verify-ovs-encap-$size
+        start_capture "$v" 2048; cap=$CAP_PID
+        ovs_up "verify-encap-$size" encap "net_pcap0,rx_pcap=$PWD/$ARP,tx_pcap=$PWD/$CAPFIFO" "net_pcap1,rx_pcap=$PWD/$pcap,infinite_rx=1" "$EMAC"
+        wait_capture "$v"
+        ovs_down
+        end_capture "$v" "$cap"
+        rm -f "$CAPFIFO"
+        echo -n "OVS-DPDK: "
+        $PY perf/verify_encap.py check "$v.pcap" "$size" "$EMAC" --count 1024 --ports 32768-61000 --order flow \
+            || die "OVS's encap output for this capture is wrong (see $v.*, $OD)"
+    fi
 
-    measure encap "$size" "encap-$size" "net_pcap0,rx_pcap=$PWD/$ARP" "net_pcap1,rx_pcap=$PWD/$pcap,infinite_rx=1" "$STATIC" 0 underlay phys0
+    gw_config "net_pcap0,rx_pcap=$PWD/$ARP" "net_pcap1,rx_pcap=$PWD/$pcap,infinite_rx=1" "$STATIC" >"$OUT/gw-encap-$size.toml"
+    measure encap "$size" "encap-$size" "net_pcap0,rx_pcap=$PWD/$ARP" "net_pcap1,rx_pcap=$PWD/$pcap,infinite_rx=1" 0 underlay phys0 \
+        encap "net_pcap0,rx_pcap=$PWD/$ARP" "net_pcap1,rx_pcap=$PWD/$pcap,infinite_rx=1" "$EMAC" underlay
+}
+
+# Flood: broadcasts from phys0 (VLAN 10, VNI 100) go to the four VTEPs of
+# VNI 100's flood list (resolved by four replayed ARP replies) and to phys1
+# (VLAN 20 = VNI 100, a net_null sink): five copies of each frame.
+FLOOD_VTEPS='"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"'
+flood_port() { printf '[[port]]\nname = "phys1"\ndevice = "%s"\nvlans = [{ vlan = 20, vni = 100 }]\n' "${1%%,*}"; }
+flood_config() { # underlay-vdev phys0-vdev phys1-vdev
+    FLOOD_TO=$FLOOD_VTEPS EXTRA_VDEVS=$3 gw_config "$1" "$2" "$(flood_port "$3")"
+}
+run_flood() { # size
+    local size=$1 v=$OUT/verify-flood-$size cap cap2
+    pcap=$OUT/flood-$size.pcap
+    $PY perf/gen_encap_pcap.py frames "$pcap" "$size" --count 1024 --dst ff:ff:ff:ff:ff:ff
+    # Check: the underlay's copies (to the four VTEPs) through one FIFO, the
+    # phys1 copies through another.
+    start_capture "$v" $((4 * 2048)); cap=$CAP_PID
+    start_capture "$v-phys1" 2048 --all "$CAPFIFO2"; cap2=$CAP_PID
+    flood_config "net_pcap0,rx_pcap=$PWD/$ARP4,tx_pcap=$PWD/$CAPFIFO" "net_pcap1,rx_pcap=$PWD/$pcap,infinite_rx=1" \
+        "net_pcap2,tx_pcap=$PWD/$CAPFIFO2" >"$v.toml"
+    start_gw "$v.toml" "$v.log"
+    wait_capture "$v"; CAP_PID=$cap2; wait_capture "$v-phys1"
+    curl -s "http://127.0.0.1:$PORT/metrics" >"$v.metrics"
+    stop_pid "$GW_PID"
+    end_capture "$v" "$cap"; end_capture "$v-phys1" "$cap2"
+    rm -f "$CAPFIFO" "$CAPFIFO2"
+    $PY perf/verify_encap.py check "$v.pcap" "$size" "$EMAC" --count 1024 --vteps 4 --dst ff:ff:ff:ff:ff:ff \
+        || die "the gateway's flood copies to the VTEPs are wrong (see $v.*)"
+    $PY perf/verify_encap.py check-local "$v-phys1.pcap" "$size" 20 --count 1024 \
+        || die "the gateway's flood copies to phys1 are wrong (see $v-phys1.*)"
+
+    flood_config "net_pcap0,rx_pcap=$PWD/$ARP4" "net_pcap1,rx_pcap=$PWD/$pcap,infinite_rx=1" "net_null2,no-rx=1" >"$OUT/gw-flood-$size.toml"
+    # The rate is of input frames (phys1 gets one copy of each).
+    measure flood "$size" "flood-$size" "net_pcap0,rx_pcap=$PWD/$ARP4" "net_pcap1,rx_pcap=$PWD/$pcap,infinite_rx=1" 0 phys1 phys0
+    notes+=("flood-$size: $GWCYC cycles per input frame, 5 copies (4 VTEPs + phys1): $(awk -v c="$GWCYC" 'BEGIN {printf "%.1f", c / 5}') cycles per copy")
+}
+
+# Scale: SCALE_MACS static MACs (behind 192.0.2.1) spread over 4096 VNIs,
+# each VNI on a VLAN of phys0 or phys1 (net_null sinks); 65536 decap frames
+# whose inner sources are SCALE_TOUCH (or 16) of those MACs, to an unknown
+# destination (flooded to the VNI's local port).
+scale_config() { # underlay-vdev phys0-vdev phys1-vdev body.toml
+    MBUFS=131071 MEM=1024 MACCAP=$((1 << 21)) gw_head "$1" "$2" "$3"
+    sed -e "s|@PHYS0@|${2%%,*}|" -e "s|@PHYS1@|${3%%,*}|" "$4"
+}
+run_scale() { # size (110 only)
+    local size=$1 body=$OUT/scale-body.toml touch v
+    ((size == 110)) || return 0
+    ((SCALE_MACS * 2 <= 1 << 21)) || die "SCALE_MACS must be at most $((1 << 20))"
+    $PY perf/gen_scale.py config "$body" "$SCALE_MACS"
+    for touch in 16 "$SCALE_TOUCH"; do
+        pcap=$OUT/scale-$touch.pcap
+        $PY perf/gen_scale.py frames "$pcap" "$DMAC" "$SCALE_MACS" "$touch"
+        v=$OUT/verify-scale-$touch
+        rm -f "$v-0.pcap" "$v-1.pcap"
+        scale_config "net_pcap0,rx_pcap=$PWD/$pcap" "net_pcap1,tx_pcap=$PWD/$v-0.pcap" "net_pcap2,tx_pcap=$PWD/$v-1.pcap" "$body" >"$v.toml"
+        local t0; t0=$(now)
+        start_gw "$v.toml" "$v.log" 120
+        notes+=("scale: the gateway with $SCALE_MACS static MACs took $(awk -v a="$t0" -v b="$(now)" 'BEGIN {printf "%.1f", b - a}') s to answer /healthz")
+        sleep 2
+        curl -s "http://127.0.0.1:$PORT/metrics" >"$v.metrics"
+        stop_pid "$GW_PID"
+        $PY perf/gen_scale.py check "$v-0.pcap" "$v-1.pcap" --macs "$SCALE_MACS" --touch "$touch" \
+            || die "the gateway's output for the scale capture is wrong (see $v.*)"
+        scale_config "net_pcap0,rx_pcap=$PWD/$pcap,infinite_rx=1" "net_null1,no-rx=1" "net_null2,no-rx=1" "$body" >"$OUT/gw-scale$touch-$size.toml"
+        GW_WAIT=120 TP_MBUFS=131072 measure "scale$touch" "$size" "scale$touch-$size" "net_pcap0,rx_pcap=$PWD/$pcap,infinite_rx=1" "net_null1,no-rx=1" 1 phys0+phys1 underlay
+    done
+    notes+=("scale: $SCALE_MACS MACs in 4096 VNIs, capture touching $SCALE_TOUCH of them vs 16: vtepgw $(awk -v a="${GWPPS[scale16-110]}" -v b="${GWPPS[scale$SCALE_TOUCH-110]}" 'BEGIN {printf "%.2f vs %.2f Mpps, throughput loss %.1f %%", b / 1e6, a / 1e6, 100 * (1 - b / a)}')")
 }
 
 for case in $CASES; do
@@ -321,4 +578,4 @@ cat "$OUT/results.tsv"
 printf "  %s\n" "${notes[@]}"
 stamp=$(date -u +%FT%TZ)
 tail -n +2 "$OUT/results.tsv" | sed "s/^/$stamp secs=$SECS /" >>"$OUT/history.tsv"
-echo "tp = dpdk-testpmd io, gw = vtepgw; cyc/pkt = busy TSC cycles per packet from each one's own counters; tsc/pps = TSC Hz / packets per second"
+echo "tp = dpdk-testpmd io, gw = vtepgw, ovs = OVS-DPDK (NaN: not run for this case); cyc = busy TSC cycles per packet from each one's own counters (OVS: PMD processing cycles per received packet); gw-tp = vtepgw's own cycles; tsc = TSC Hz / packets per second"

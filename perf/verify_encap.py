@@ -2,9 +2,12 @@
 """Captures and checks what the gateway sends on the underlay in the encap
 benchmark's functional check.
 
-usage: verify_encap.py capture FIFO OUT.pcap N
+usage: verify_encap.py capture FIFO OUT.pcap N [--all]
        verify_encap.py check OUT.pcap OUTER_FRAME_BYTES GATEWAY_MAC [--count C]
-                       [--flows F] [--macs M] [--ports LO-HI]
+                       [--flows F] [--macs M] [--ports LO-HI] [--dst MAC]
+                       [--vteps V]
+       verify_encap.py check-local OUT.pcap OUTER_FRAME_BYTES VLAN [--count C]
+                       [--flows F] [--macs M] [--dst MAC]
 
 capture: reads the pcap stream that net_pcap's tx_pcap writes into FIFO,
 keeps every frame up to and including the N-th VXLAN frame (UDP port 4789),
@@ -23,7 +26,21 @@ zero checksum and the right length, the source port in LO-HI (default
 49152-65535) and the same for every frame of a flow, VXLAN flags 0x08, VNI
 100 and zero reserved bits, and the inner frame byte for byte the input
 frame without its VLAN tag. The VXLAN frames must also be consecutive input
-frames (no loss or reordering while captured).
+frames (no loss or reordering while captured); with --order flow, only
+the frames of each flow must be consecutive (OVS-DPDK regroups every burst
+by flow).
+
+With --vteps V (the flood case: input frames to --dst, a broadcast), every
+input frame must leave as V copies, one to each of the VTEPs 192.0.2.1..V
+(MACs 02:00:00:00:0a:01..V), each correct as above, and the copies' input
+frames consecutive. Copies made before all V VTEPs were resolved (a leading
+incomplete group) are reported and skipped.
+
+capture --all counts every frame, not only VXLAN ones, towards N.
+
+check-local: the flood case's copy to a second physical port: every frame
+must be input frame i, byte for byte, with its VLAN tag set to VLAN, and
+the input frames consecutive.
 """
 import argparse
 import os
@@ -45,7 +62,7 @@ def is_vxlan(frame):
             and struct.unpack("!H", frame[36:38])[0] == VXLAN_PORT)
 
 
-def capture(fifo, out, n):
+def capture(fifo, out, n, count_all=False):
     with open(fifo, "rb", buffering=1 << 20) as f:
         gh = read_exact(f, 24)
         magic = gh[:4]
@@ -61,13 +78,14 @@ def capture(fifo, out, n):
             caplen = struct.unpack(endian + "IIII", rh)[2]
             data = read_exact(f, caplen)
             records.append(rh + data)
-            vxlan += is_vxlan(data)
+            vxlan += count_all or is_vxlan(data)
         tmp = out + ".tmp"
         with open(tmp, "wb") as o:
             o.write(gh)
             o.writelines(records)
         os.rename(tmp, out)
-        print(f"capture: {len(records)} frames, {vxlan} VXLAN, written to {out}", flush=True)
+        print(f"capture: {len(records)} frames, {vxlan} {'counted' if count_all else 'VXLAN'}, "
+              f"written to {out}", flush=True)
         while f.read(1 << 16):
             pass
 
@@ -87,11 +105,15 @@ def check(a):
 
     lo, hi = (int(x) for x in a.ports.split("-"))
     gw_mac = bytes.fromhex(a.gw_mac.replace(":", ""))
-    vtep_mac = bytes.fromhex(g.VTEP_MAC.replace(":", ""))
+    vteps = {}  # IPv4 bytes -> (index, MAC bytes)
+    for k in range(a.vteps):
+        ip, mac = g.vtep(k)
+        vteps[bytes(int(x) for x in ip.split("."))] = (k, bytes.fromhex(mac.replace(":", "")))
+    vtep_ips = {g.vtep(k)[0] for k in range(a.vteps)}
     # The expected inner frame of each input frame: the input without its tag.
     expected = {}
     for i in range(a.count):
-        t = bytes(g.frame(i, a.size, a.flows, a.macs))
+        t = bytes(g.frame(i, a.size, a.flows, a.macs, a.dst))
         expected[i] = t[:12] + t[16:]
     inner_len = a.size - 50
 
@@ -105,7 +127,7 @@ def check(a):
         b = bytes(p)
         if not is_vxlan(b):
             if (ARP in p and p[ARP].op == 1 and p[ARP].psrc == g.GW_IP
-                    and p[ARP].pdst == g.VTEP_IP and p[Ether].src == a.gw_mac
+                    and p[ARP].pdst in vtep_ips and p[Ether].src == a.gw_mac
                     and p[Ether].dst == "ff:ff:ff:ff:ff:ff"):
                 arps += 1
             else:
@@ -120,8 +142,10 @@ def check(a):
         src, dst = ip[12:16], ip[16:20]
         sport, dport, ulen, ucsum = struct.unpack("!HHHH", b[34:42])
         vflags, vni_word = b[42], struct.unpack("!I", b[46:50])[0]
+        k, vtep_mac = vteps.get(dst, (-1, b""))
         checks = [
-            (eth_dst == vtep_mac, f"outer dst MAC {eth_dst.hex(':')} is not the VTEP's ARP MAC {g.VTEP_MAC}"),
+            (k >= 0, f"IPv4 destination {'.'.join(map(str, dst))} is not a VTEP"),
+            (eth_dst == vtep_mac, f"outer dst MAC {eth_dst.hex(':')} is not the VTEP's ARP MAC"),
             (eth_src == gw_mac, f"outer src MAC {eth_src.hex(':')} is not the underlay's {a.gw_mac}"),
             (ethertype == b"\x08\x00", "outer ethertype is not IPv4"),
             (ver_ihl == 0x45, f"IPv4 version/IHL {ver_ihl:#x}"),
@@ -130,8 +154,7 @@ def check(a):
             (ttl == 64, f"TTL {ttl}"),
             (proto == 17, f"protocol {proto}"),
             (ip_checksum(ip) == 0xFFFF, f"bad IPv4 header checksum {csum:#06x}"),
-            (src == bytes([192, 0, 2, 10]) and dst == bytes([192, 0, 2, 1]),
-             f"IPv4 {'.'.join(map(str, src))} -> {'.'.join(map(str, dst))}"),
+            (src == bytes([192, 0, 2, 10]), f"IPv4 source {'.'.join(map(str, src))}"),
             (dport == VXLAN_PORT, f"UDP dst port {dport}"),
             (lo <= sport <= hi, f"UDP src port {sport} outside {lo}-{hi}"),
             (ulen == a.size - 34, f"UDP length {ulen}"),
@@ -148,7 +171,27 @@ def check(a):
         if idx not in expected or inner != expected[idx] or len(inner) != inner_len:
             bad(k, f"inner frame is not input frame {idx} without its VLAN tag")
             continue
-        vx.append((idx, sport, ident))
+        vx.append((idx, sport, ident, k))
+
+    skipped = 0
+    if a.vteps > 1:
+        # Group the copies of each input frame; drop a leading incomplete group.
+        groups = []
+        for idx, sport, ident, k in vx:
+            if groups and groups[-1][0] == idx:
+                groups[-1][1].add(k)
+            else:
+                groups.append((idx, {k}))
+        while groups and len(groups[0][1]) != a.vteps:
+            skipped += len(groups.pop(0)[1])
+        incomplete = sum(1 for _, ks in groups[:-1] if len(ks) != a.vteps)
+        if incomplete:
+            errors.append(f"{incomplete} input frames not copied to all {a.vteps} VTEPs")
+        vx = vx[skipped:]
+        order = [(i, 0, 0) for i, _ in groups]
+    else:
+        order = [(i, s, x) for i, s, x, _ in vx]
+    vx = [(i, s, x) for i, s, x, _ in vx]
 
     flows = {}
     for idx, sport, _ in vx:
@@ -156,24 +199,66 @@ def check(a):
     unstable = {f: s for f, s in flows.items() if len(s) != 1}
     if unstable:
         errors.append(f"{len(unstable)} flows with more than one source port, e.g. {next(iter(unstable.items()))}")
-    gaps = sum(1 for (x, _, _), (y, _, _) in zip(vx, vx[1:]) if y != (x + 1) % a.count)
+    if a.order == "flow":
+        # OVS-DPDK groups each rx burst by flow: only each flow's own order holds.
+        last, gaps = {}, 0
+        for x, _, _ in order:
+            f = x % a.flows
+            if f in last and x != (last[f] + a.flows) % a.count:
+                gaps += 1
+            last[f] = x
+    else:
+        gaps = sum(1 for (x, _, _), (y, _, _) in zip(order, order[1:]) if y != (x + 1) % a.count)
     if gaps:
-        errors.append(f"{gaps} breaks in the input order among the VXLAN frames (loss or reordering)")
+        errors.append(f"{gaps} breaks in the input order{' within flows' if a.order == 'flow' else ''} "
+                      "among the VXLAN frames (loss or reordering)")
     ident_steps = sum(1 for (_, _, x), (_, _, y) in zip(vx, vx[1:]) if y == (x + 1) & 0xFFFF)
     ports = {s for _, s, _ in vx}
     srcs = {expected[i][6:12] for i, _, _ in vx}
+    to = g.VTEP_MAC if a.vteps == 1 else f"each of {a.vteps} VTEPs"
     print(f"verify encap {a.size}: {len(pkts)} frames out of the underlay: {arps} ARP requests for "
-          f"{g.VTEP_IP}, {len(vx)} VXLAN frames correct field by field ({a.size} bytes, to "
-          f"{g.VTEP_MAC}, VNI 100, DF, UDP 4789, UDP checksum 0, inner = input minus VLAN tag); "
+          f"VTEPs, {len(vx)} VXLAN frames correct field by field ({a.size} bytes, to "
+          f"{to}, VNI 100, DF, UDP 4789, UDP checksum 0, inner = input minus VLAN tag"
+          f"{f'; {skipped} early copies before all VTEPs resolved skipped' if skipped else ''}); "
           f"{len(flows)} flows from {len(srcs)} source MACs, each flow on one source port, "
           f"{len(ports)} distinct source ports in {min(ports, default=0)}-{max(ports, default=0)}; "
           f"IPv4 ident +1 per frame in {ident_steps} of {max(len(vx) - 1, 0)} steps")
     for e in errors:
         print("  ERROR", e)
     want_flows = min(a.flows, a.count)
-    ok = (not errors and len(vx) >= a.count and len(flows) == want_flows
+    ok = (not errors and len(vx) >= a.count * a.vteps and len(flows) == want_flows
           and len(srcs) == min(a.macs, want_flows) and len(ports) >= want_flows // 2)
     sys.exit(0 if ok else 1)
+
+
+def check_local(a):
+    from scapy.all import rdpcap
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    sys.dont_write_bytecode = True
+    import gen_encap_pcap as g
+
+    expected = {}
+    for i in range(a.count):
+        t = bytes(g.frame(i, a.size, a.flows, a.macs, a.dst))
+        expected[i] = t[:14] + struct.pack("!H", a.vlan) + t[16:]
+    errors, idxs = [], []
+    pkts = rdpcap(a.path)
+    for k, p in enumerate(pkts):
+        b = bytes(p)
+        idx = struct.unpack("!H", b[46:48])[0] if len(b) >= 48 else -1
+        if expected.get(idx) != b:
+            if len(errors) < 20:
+                errors.append(f"frame {k}: not input frame {idx} with VLAN {a.vlan}")
+            continue
+        idxs.append(idx)
+    gaps = sum(1 for x, y in zip(idxs, idxs[1:]) if y != (x + 1) % a.count)
+    if gaps:
+        errors.append(f"{gaps} breaks in the input order (loss or reordering)")
+    print(f"verify local copy {a.size}: {len(pkts)} frames, {len(idxs)} = input frame with VLAN "
+          f"{a.vlan} byte for byte, {len({i % a.flows for i in idxs})} flows")
+    for e in errors:
+        print("  ERROR", e)
+    sys.exit(0 if not errors and len(idxs) >= a.count else 1)
 
 
 def main():
@@ -183,6 +268,7 @@ def main():
     c.add_argument("fifo")
     c.add_argument("out")
     c.add_argument("n", type=int)
+    c.add_argument("--all", action="store_true")
     k = sub.add_parser("check")
     k.add_argument("path")
     k.add_argument("size", type=int)
@@ -191,12 +277,26 @@ def main():
     k.add_argument("--flows", type=int, default=256)
     k.add_argument("--macs", type=int, default=16)
     k.add_argument("--ports", default="49152-65535")
+    k.add_argument("--dst", default="02:00:00:04:00:01")
+    k.add_argument("--vteps", type=int, default=1)
+    k.add_argument("--order", choices=["all", "flow"], default="all",
+                   help="flow: require input order only within each flow (OVS batches by flow)")
+    m = sub.add_parser("check-local")
+    m.add_argument("path")
+    m.add_argument("size", type=int)
+    m.add_argument("vlan", type=int)
+    m.add_argument("--count", type=int, default=1024)
+    m.add_argument("--flows", type=int, default=256)
+    m.add_argument("--macs", type=int, default=16)
+    m.add_argument("--dst", default="ff:ff:ff:ff:ff:ff")
     a = ap.parse_args()
     if a.cmd == "capture":
-        capture(a.fifo, a.out, a.n)
-    else:
+        capture(a.fifo, a.out, a.n, a.all)
+    elif a.cmd == "check":
         a.gw_mac = a.gw_mac.lower()
         check(a)
+    else:
+        check_local(a)
 
 
 if __name__ == "__main__":
