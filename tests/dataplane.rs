@@ -520,6 +520,10 @@ fn oversize_frames_at_the_default_mtu_reach_the_gateway_and_are_counted() {
         .unwrap();
     assert!(mtu > 1500, "the gateway's veth takes more than 1500: {mtu}");
     assert_oversize_dropped(&gw, &lab.ph, H1_IP, 1473, 3);
+    // An orderly stop gives the interface its MTU back.
+    assert!(gw.stop());
+    let mtu = sh(&format!("cat /sys/class/net/{}/mtu", lab.physical_if()));
+    assert_eq!(mtu.trim(), "1500", "kernel MTU restored");
 }
 
 #[test]

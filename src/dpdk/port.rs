@@ -33,6 +33,8 @@ pub struct Port {
     pub driver: String,
     /// Receive queues configured (see [`rx_queue_count`]).
     pub rx_queues: u16,
+    /// The veth (or tap) whose kernel MTU we raised, restored on close.
+    sized_iface: Option<kernel_if::SizedIface>,
 }
 
 /// How many receive queues a port gets for `workers` workers: one per
@@ -184,9 +186,13 @@ impl Port {
         }
         // A vdev on a kernel interface (veth) reads only what that
         // interface's MTU lets in: size it like a NIC, to the buffers.
+        let mut sized_iface = None;
         if let Some(&largest) = mtus.first() {
             match kernel_if::set_mtu(info.if_index, largest) {
-                Ok(Some(iface)) => tracing::debug!(port = name, iface, mtu = largest, "kernel MTU set"),
+                Ok(Some(iface)) => {
+                    tracing::debug!(port = name, iface = %iface.name, mtu = largest, "kernel MTU set");
+                    sized_iface = Some(iface);
+                }
                 Ok(None) => {}
                 Err(e) => tracing::warn!(
                     port = name,
@@ -211,6 +217,7 @@ impl Port {
             name: name.to_string(),
             driver,
             rx_queues,
+            sized_iface,
         })
     }
 
@@ -247,6 +254,9 @@ impl Port {
         unsafe {
             ffi::rte_eth_dev_stop(self.id);
             ffi::rte_eth_dev_close(self.id);
+        }
+        if let Some(iface) = &self.sized_iface {
+            iface.restore();
         }
     }
 }

@@ -76,7 +76,8 @@ impl Resolver {
         // Learned VTEPs fill at most half the table, like the MAC table:
         // VXLAN from spoofed sources cannot crowd out configured VTEPs
         // (which may use the rest) or make us ARP for more than that.
-        if !pinned && self.tunnels.len() >= self.tunnels.table().capacity() / 2 {
+        let learned = self.vteps.values().filter(|v| !v.pinned).count();
+        if !pinned && learned >= self.tunnels.table().capacity() / 2 {
             shared.control.vtep_table_full.inc();
             return None;
         }
