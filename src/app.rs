@@ -164,7 +164,7 @@ pub fn run(config: Config, config_file: &Path) -> Result<()> {
             promiscuous,
             pool,
         )?;
-        tracing::info!(port = %port.name, driver = %port.driver, rx_queues = port.rx_queues, mac = %fmt_mac(&port.mac()), "port started");
+        tracing::info!(port = %port.name, driver = %port.driver, rx_queues = port.rx_queues, mac = %fmt_mac(&port.mac()), offloads = ?port.offloads.names(), "port started");
         ports.push(port);
     }
     let macs: Vec<[u8; 6]> = ports.iter().map(Port::mac).collect();
@@ -182,6 +182,7 @@ pub fn run(config: Config, config_file: &Path) -> Result<()> {
         idle_sleep_us: d.idle_sleep_us,
     };
     let port_ids: Vec<u16> = ports.iter().map(|p| p.id).collect();
+    let offloads: Vec<_> = ports.iter().map(|p| p.offloads).collect();
     let rx_queues: Vec<u16> = ports.iter().map(|p| p.rx_queues).collect();
     let assigned = queues::assign(workers, &rx_queues);
     let mut launched = Vec::new();
@@ -200,7 +201,7 @@ pub fn run(config: Config, config_file: &Path) -> Result<()> {
             );
         }
         let mut worker = Worker::with_queues(
-            DpdkIo::new(port_ids.clone(), tx_queue, pool),
+            DpdkIo::new(port_ids.clone(), offloads.clone(), tx_queue, pool),
             q.rx,
             shared.clone(),
             parts,

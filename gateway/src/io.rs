@@ -4,6 +4,7 @@
 //! implements it over in-memory queues for tests and benchmarks.
 
 use crate::buf::{PacketBuf, VecBuf};
+use crate::offload::Offloads;
 use std::collections::VecDeque;
 
 /// One worker's access to its queues (see [`crate::queues`] for who owns
@@ -21,6 +22,11 @@ pub trait PortIo {
     fn alloc(&mut self) -> Option<Self::Buf>;
     /// A cycle counter (TSC) for busy-time accounting.
     fn cycles(&self) -> u64;
+    /// The offloads `port` has on (none unless the device has them).
+    #[inline]
+    fn offloads(&self, _port: u8) -> Offloads {
+        Offloads::NONE
+    }
 }
 
 /// In-memory ports: tests push frames into `rx` and read what came out of `tx`.
@@ -34,6 +40,8 @@ pub struct MemIo {
     pub alloc_budget: Option<usize>,
     /// Most packets one `tx_burst` accepts (None: all), to simulate full queues.
     pub tx_limit: Option<usize>,
+    /// Simulated offloads by port (missing: none).
+    pub offloads: Vec<Offloads>,
     cycles: u64,
 }
 
@@ -60,6 +68,17 @@ impl MemIo {
             queues.resize_with(q + 1, VecDeque::new);
         }
         queues[q].push_back(VecBuf::from_frame(frame));
+    }
+
+    /// Queues a buffer (with its simulated offload metadata) for reception
+    /// on `port`, receive queue 0.
+    pub fn inject_buf(&mut self, port: u8, buf: VecBuf) {
+        self.rx[usize::from(port)][0].push_back(buf);
+    }
+
+    /// Takes the buffers transmitted on `port` so far, metadata included.
+    pub fn take_tx_bufs(&mut self, port: u8) -> Vec<VecBuf> {
+        std::mem::take(&mut self.tx[usize::from(port)])
     }
 
     /// Takes the frames transmitted on `port` so far.
@@ -101,5 +120,12 @@ impl PortIo for MemIo {
 
     fn cycles(&self) -> u64 {
         self.cycles
+    }
+
+    fn offloads(&self, port: u8) -> Offloads {
+        self.offloads
+            .get(usize::from(port))
+            .copied()
+            .unwrap_or(Offloads::NONE)
     }
 }

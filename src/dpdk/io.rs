@@ -5,10 +5,13 @@
 use super::{ffi, rdtsc, Mbuf, Mempool};
 use vtepgw_gateway::buf::{insert_gap, PacketBuf};
 use vtepgw_gateway::io::PortIo;
+use vtepgw_gateway::offload::Offloads;
 
 /// One worker's I/O on the ports, by the data plane's port index.
 pub struct DpdkIo {
     port_ids: Vec<u16>,
+    /// The offloads each port has on, by the same index.
+    offloads: Vec<Offloads>,
     tx_queue: u16,
     pool: Mempool,
 }
@@ -16,18 +19,21 @@ pub struct DpdkIo {
 impl DpdkIo {
     /// I/O on `port_ids` (index 0 is the underlay), transmitting on queue
     /// `tx_queue` of each: the worker's own, which no other worker uses.
-    pub fn new(port_ids: Vec<u16>, tx_queue: u16, pool: Mempool) -> Self {
+    /// `offloads` says what each port has on.
+    pub fn new(port_ids: Vec<u16>, offloads: Vec<Offloads>, tx_queue: u16, pool: Mempool) -> Self {
         DpdkIo {
             port_ids,
+            offloads,
             tx_queue,
             pool,
         }
     }
 }
 
-/// Puts a tag the driver stripped (e.g. af_packet reading the kernel's
-/// auxdata) back in front of the ethertype, so the pipeline sees the frame
-/// as it was on the wire.
+/// Puts a tag the driver stripped although the port does not have VLAN
+/// strip on (e.g. af_packet reading the kernel's auxdata) back in front of
+/// the ethertype, so the pipeline sees the frame as it was on the wire.
+/// Where the port has it on, the pipeline reads the tag from the mbuf.
 #[cold]
 fn reinsert_vlan(m: &mut Mbuf, tci: u16) -> bool {
     if !insert_gap(m, 12, 4) {
@@ -54,6 +60,9 @@ impl PortIo for DpdkIo {
         // worker alone (queues::assign), so no other thread polls it.
         let n = unsafe { ffi::rte_eth_rx_burst(port_id, queue, slots.as_mut_ptr().cast(), max) };
         let n = usize::from(n);
+        if self.offloads[usize::from(port)].rx_vlan_strip {
+            return n;
+        }
         for slot in &mut slots[..n] {
             let stripped = slot.as_ref().and_then(Mbuf::stripped_vlan);
             if let (Some(tci), Some(m)) = (stripped, slot.as_mut()) {
@@ -102,5 +111,10 @@ impl PortIo for DpdkIo {
     #[inline]
     fn cycles(&self) -> u64 {
         rdtsc()
+    }
+
+    #[inline]
+    fn offloads(&self, port: u8) -> Offloads {
+        self.offloads[usize::from(port)]
     }
 }

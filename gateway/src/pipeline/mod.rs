@@ -233,7 +233,7 @@ impl<B: PacketBuf> Pipeline<B> {
         batch.consumed(sent);
         if sent < queued {
             // Rare: only the unsent rest is walked.
-            let unsent: u64 = batch.drain().map(|p| p.len() as u64).sum();
+            let unsent: u64 = batch.drain().map(|p| p.wire_len() as u64).sum();
             bytes -= unsent;
             self.counters.drops[DropReason::TxQueueFull as usize].add((queued - sent) as u64);
         }
@@ -250,7 +250,7 @@ impl<B: PacketBuf> Pipeline<B> {
         if self.tx[i].is_full() {
             self.flush_port(io, port);
         }
-        self.tx_bytes[i] += pkt.len() as u64;
+        self.tx_bytes[i] += pkt.wire_len() as u64;
         // The batch has room after a flush.
         let _ = self.tx[i].push(pkt);
     }
