@@ -4,7 +4,7 @@
 
 use super::{ffi, rdtsc, Mbuf, Mempool};
 use vtepgw_gateway::buf::{insert_gap, PacketBuf};
-use vtepgw_gateway::io::PortIo;
+use vtepgw_gateway::io::{copy_into_new, PortIo, FLOOD_SHARED_FROM};
 use vtepgw_gateway::offload::Offloads;
 
 /// One worker's I/O on the ports, by the data plane's port index.
@@ -14,7 +14,14 @@ pub struct DpdkIo {
     offloads: Vec<Offloads>,
     tx_queue: u16,
     pool: Mempool,
+    /// Flood copies of frames at least this long share the payload on
+    /// ports that take chained frames (None: always full copies).
+    share_min: Option<usize>,
 }
+
+/// The default for [`DpdkIo::share_min`]: below it a full copy (one mbuf,
+/// a short memcpy) is cheaper than a shared one (two mbufs, refcounts).
+pub const FLOOD_SHARE_MIN: usize = 0;
 
 impl DpdkIo {
     /// I/O on `port_ids` (index 0 is the underlay), transmitting on queue
@@ -26,7 +33,15 @@ impl DpdkIo {
             offloads,
             tx_queue,
             pool,
+            share_min: Some(FLOOD_SHARE_MIN),
         }
+    }
+
+    /// Shares the payload of flood copies of frames of at least `min`
+    /// bytes (None: full copies always).
+    pub fn with_flood_share_min(mut self, min: Option<usize>) -> Self {
+        self.share_min = min;
+        self
     }
 }
 
@@ -111,6 +126,18 @@ impl PortIo for DpdkIo {
     #[inline]
     fn cycles(&self) -> u64 {
         rdtsc()
+    }
+
+    #[inline]
+    fn flood_copy(&mut self, src: &Mbuf, port: u8) -> Option<Mbuf> {
+        let share = self.offloads[usize::from(port)].tx_multi_segs
+            && self.share_min.is_some_and(|min| src.len() >= min);
+        if share {
+            if let Some(copy) = src.shared_copy(&self.pool, FLOOD_SHARED_FROM) {
+                return Some(copy);
+            }
+        }
+        copy_into_new(self, src.data())
     }
 
     #[inline]

@@ -1,6 +1,7 @@
 //! An owned mbuf: one packet, freed on drop.
 
 use super::ffi::{self, rte_mbuf};
+use super::Mempool;
 use std::ptr::NonNull;
 use vtepgw_gateway::buf::{PacketBuf, RxCksum};
 
@@ -49,6 +50,39 @@ impl Mbuf {
     pub fn clear_vlan_flags(&mut self) {
         let flags = u64::from(ffi::RTE_MBUF_F_RX_VLAN_STRIPPED | ffi::RTE_MBUF_F_RX_VLAN);
         self.raw_mut().ol_flags &= !flags;
+    }
+
+    /// A copy sharing the payload: a fresh direct mbuf from `pool` holding
+    /// the first `head` bytes, chained to an indirect clone (refcounted,
+    /// no bytes copied) of the rest. The head has the pool's full headroom
+    /// for outer headers or a tag. None if the pool is empty, the frame is
+    /// not longer than `head`, or the chain would be too long.
+    pub fn shared_copy(&self, pool: &Mempool, head: usize) -> Option<Mbuf> {
+        let front = self.data().get(..head)?;
+        if self.len() <= head {
+            return None;
+        }
+        let mut first = pool.alloc()?;
+        if !first.append(head) {
+            return None;
+        }
+        first.data_mut().copy_from_slice(front);
+        // SAFETY: self is a valid mbuf (its chain included) and the pool
+        // is valid; the clone is a fresh indirect mbuf attached to self's
+        // buffers, whose refcounts it raises, owned by nobody else.
+        let rest = unsafe { ffi::rte_pktmbuf_clone(self.0.as_ptr(), pool.as_ptr()) };
+        // SAFETY: as just said, the clone is ours.
+        let mut rest = NonNull::new(rest).map(|m| unsafe { Mbuf::from_raw(m) })?;
+        if !rest.adj(head) {
+            return None;
+        }
+        // SAFETY: both are valid mbufs we own; on success `first` owns
+        // the chain (freed with it), on failure nothing changed.
+        if unsafe { ffi::rte_pktmbuf_chain(first.0.as_ptr(), rest.0.as_ptr()) } != 0 {
+            return None;
+        }
+        std::mem::forget(rest);
+        Some(first)
     }
 
     /// Whether other mbufs share this one's data (a clone attached to it,

@@ -17,7 +17,7 @@ use crate::batch::Batch;
 use crate::buf::PacketBuf;
 use crate::counters::{DropReason, WorkerCounters};
 use crate::events::{ControlFrame, Event};
-use crate::io::PortIo;
+use crate::io::{copy_into_new, PortIo};
 use crate::shared::Shared;
 use crate::snapshot::{Snapshot, UNDERLAY_PORT};
 use crate::tables::MacDest;
@@ -295,16 +295,6 @@ fn wire_drop(e: crate::wire::WireError, malformed: DropReason) -> DropReason {
         crate::wire::WireError::Truncated => DropReason::Truncated,
         crate::wire::WireError::Malformed => malformed,
     }
-}
-
-/// A new buffer holding a copy of `frame`.
-fn copy_into_new<IO: PortIo>(io: &mut IO, frame: &[u8]) -> Option<IO::Buf> {
-    let mut pkt = io.alloc()?;
-    if !pkt.append(frame.len()) {
-        return None;
-    }
-    pkt.data_mut().copy_from_slice(frame);
-    Some(pkt)
 }
 
 #[cfg(test)]

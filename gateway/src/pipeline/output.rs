@@ -5,7 +5,7 @@
 //! decapsulated frames never carry one.
 
 use super::encap::{ENCAP_LEN, OUTER_IP_OVERHEAD};
-use super::{copy_into_new, Env, Pipeline};
+use super::{Env, Pipeline};
 use crate::buf::PacketBuf;
 use crate::counters::DropReason;
 use crate::events::Event;
@@ -132,7 +132,8 @@ impl<B: PacketBuf> Pipeline<B> {
 
     /// Floods an untagged BUM or unknown-unicast frame to every member of
     /// the VNI except `ingress`, and to its remote VTEPs if `scope` allows.
-    /// All but the last copy are fresh buffers; the last is the original.
+    /// All but the last copy are [`PortIo::flood_copy`]s (sharing the
+    /// payload where the port allows); the last is the original.
     // The flood's inputs are all distinct and hot; a struct would only rename them.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn flood<IO: PortIo<Buf = B>>(
@@ -171,26 +172,26 @@ impl<B: PacketBuf> Pipeline<B> {
         let mut original = Some(pkt);
         let mut remaining = total;
         // Each copy is a packet of its own, with its own verdict.
-        let mut next_copy = |io: &mut IO, this: &mut Self| -> Option<B> {
+        let mut next_copy = |io: &mut IO, this: &mut Self, port: u8| -> Option<B> {
             remaining -= 1;
             if remaining == 0 {
                 return original.take();
             }
             let src = original.as_ref()?;
             this.ledger.entered += 1;
-            let copy = copy_into_new(io, src.data());
+            let copy = io.flood_copy(src, port);
             if copy.is_none() {
                 this.drop_packet(DropReason::NoMbuf);
             }
             copy
         };
         for &member in ports {
-            if let Some(copy) = next_copy(io, self) {
+            if let Some(copy) = next_copy(io, self, member.port) {
                 self.deliver_local(io, env, member, copy);
             }
         }
         for &vtep in vteps {
-            if let Some(copy) = next_copy(io, self) {
+            if let Some(copy) = next_copy(io, self, UNDERLAY_PORT) {
                 self.encap_to_addr(io, env, vni.vni, vtep, hash, copy);
             }
         }
