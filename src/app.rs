@@ -164,7 +164,7 @@ pub fn run(config: Config, config_file: &Path) -> Result<()> {
             promiscuous,
             pool,
         )?;
-        tracing::info!(port = %port.name, driver = %port.driver, rx_queues = port.rx_queues, mac = %fmt_mac(&port.mac()), "port started");
+        tracing::info!(port = %port.name, driver = %port.driver, rx_queues = port.rx_queues, mac = %fmt_mac(&port.mac()), offloads = ?port.offloads.names(), "port started");
         ports.push(port);
     }
     let macs: Vec<[u8; 6]> = ports.iter().map(Port::mac).collect();
@@ -182,6 +182,12 @@ pub fn run(config: Config, config_file: &Path) -> Result<()> {
         idle_sleep_us: d.idle_sleep_us,
     };
     let port_ids: Vec<u16> = ports.iter().map(|p| p.id).collect();
+    let offloads: Vec<_> = ports.iter().map(|p| p.offloads).collect();
+    let share_min = flood_share_min(std::env::var("VTEPGW_FLOOD_SHARE_MIN").ok().as_deref());
+    tracing::info!(
+        ?share_min,
+        "flood copies share the payload from this length on multi-segment ports"
+    );
     let rx_queues: Vec<u16> = ports.iter().map(|p| p.rx_queues).collect();
     let assigned = queues::assign(workers, &rx_queues);
     let mut launched = Vec::new();
@@ -200,7 +206,8 @@ pub fn run(config: Config, config_file: &Path) -> Result<()> {
             );
         }
         let mut worker = Worker::with_queues(
-            DpdkIo::new(port_ids.clone(), tx_queue, pool),
+            DpdkIo::new(port_ids.clone(), offloads.clone(), tx_queue, pool)
+                .with_flood_share_min(share_min),
             q.rx,
             shared.clone(),
             parts,
@@ -243,6 +250,17 @@ pub fn run(config: Config, config_file: &Path) -> Result<()> {
     devices.ports.iter().for_each(Port::close);
     drop(eal);
     served.with_context(|| format!("management API on {listen}"))
+}
+
+/// From what length flood copies share the payload: the environment's
+/// `VTEPGW_FLOOD_SHARE_MIN` (bytes, or `off` for full copies always; for
+/// measurements), else [`dpdk::FLOOD_SHARE_MIN`].
+fn flood_share_min(env: Option<&str>) -> Option<usize> {
+    match env.map(str::trim) {
+        Some("off") => None,
+        Some(n) => n.parse().ok().or(Some(dpdk::FLOOD_SHARE_MIN)),
+        None => Some(dpdk::FLOOD_SHARE_MIN),
+    }
 }
 
 fn fmt_mac(m: &[u8; 6]) -> String {

@@ -4,7 +4,23 @@
 //! segment in DPDK). Encapsulation grows it at the front, decapsulation
 //! shrinks it there, so neither copies the payload.
 
-/// One packet: a contiguous frame with headroom.
+/// A driver's verdict on a received frame's IPv4 header checksum.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RxCksum {
+    /// Not checked by the device (check in software).
+    #[default]
+    Unknown,
+    Good,
+    Bad,
+}
+
+/// One packet: a contiguous frame with headroom (a received one; a flood
+/// copy may be a chain whose first segment holds the front, see
+/// `PortIo::flood_copy`).
+///
+/// The metadata methods are what a device's offloads put in or read from
+/// the buffer; their defaults say "no offload", and the pipeline trusts
+/// them only where the port has the offload on ([`crate::offload`]).
 pub trait PacketBuf: Sized + Send {
     /// The frame's bytes.
     fn data(&self) -> &[u8];
@@ -22,9 +38,38 @@ pub trait PacketBuf: Sized + Send {
     fn is_contiguous(&self) -> bool {
         true
     }
-    /// Frame length in bytes.
+    /// Frame length in bytes (of the whole chain, where it is one).
     fn len(&self) -> usize {
         self.data().len()
+    }
+    /// Bytes the frame takes on the wire: [`PacketBuf::len`] plus a tag the
+    /// device is asked to insert.
+    fn wire_len(&self) -> usize {
+        self.len()
+    }
+    /// The driver's verdict on the IPv4 header checksum.
+    fn rx_ipv4_cksum(&self) -> RxCksum {
+        RxCksum::Unknown
+    }
+    /// The driver's RSS hash, if it delivered one.
+    fn rss_hash(&self) -> Option<u32> {
+        None
+    }
+    /// The VLAN TCI the driver stripped from the frame, if it did.
+    fn rx_vlan_tci(&self) -> Option<u16> {
+        None
+    }
+    /// Asks the device to compute the IPv4 header checksum of a frame with
+    /// `l2_len` bytes of L2 header and `l3_len` of IPv4 header; false if
+    /// this buffer cannot carry the request.
+    fn request_tx_ipv4_cksum(&mut self, _l2_len: usize, _l3_len: usize) -> bool {
+        false
+    }
+    /// Asks the device to insert a VLAN tag with `tci` after the MAC
+    /// addresses; false if this buffer cannot carry the request (then the
+    /// tag goes into the bytes).
+    fn request_tx_vlan(&mut self, _tci: u16) -> bool {
+        false
     }
     /// Whether the frame is empty.
     fn is_empty(&self) -> bool {
@@ -36,7 +81,7 @@ pub trait PacketBuf: Sized + Send {
 /// moving those `at` bytes forward into the headroom. Used to add a VLAN tag
 /// after the MAC addresses.
 pub fn insert_gap<B: PacketBuf>(buf: &mut B, at: usize, len: usize) -> bool {
-    if buf.len() < at || !buf.prepend(len) {
+    if buf.data().len() < at || !buf.prepend(len) {
         return false;
     }
     buf.data_mut().copy_within(len..len + at, 0);
@@ -46,7 +91,7 @@ pub fn insert_gap<B: PacketBuf>(buf: &mut B, at: usize, len: usize) -> bool {
 /// Removes `len` bytes that follow the first `at` bytes of the frame, by
 /// moving those `at` bytes back. Used to strip a VLAN tag.
 pub fn remove_gap<B: PacketBuf>(buf: &mut B, at: usize, len: usize) -> bool {
-    if buf.len() < at + len {
+    if buf.data().len() < at + len {
         return false;
     }
     buf.data_mut().copy_within(0..at, len);
@@ -59,6 +104,22 @@ pub struct VecBuf {
     storage: Vec<u8>,
     start: usize,
     end: usize,
+    /// Offload metadata, as a device would set and read it in an mbuf.
+    pub meta: Meta,
+}
+
+/// A [`VecBuf`]'s simulated offload metadata: what a driver delivered on
+/// receive (tests set it) and what the pipeline asked of the device on
+/// transmit (tests read it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Meta {
+    pub rx_ipv4_cksum: RxCksum,
+    pub rss_hash: Option<u32>,
+    pub rx_vlan_tci: Option<u16>,
+    /// (l2_len, l3_len) of a requested IPv4 checksum.
+    pub tx_ipv4_cksum: Option<(u8, u16)>,
+    /// The TCI of a requested tag insert.
+    pub tx_vlan: Option<u16>,
 }
 
 impl VecBuf {
@@ -73,6 +134,7 @@ impl VecBuf {
             storage: vec![0; Self::CAPACITY],
             start: Self::HEADROOM,
             end: Self::HEADROOM,
+            meta: Meta::default(),
         }
     }
 
@@ -118,6 +180,26 @@ impl PacketBuf for VecBuf {
             return false;
         }
         self.end += n;
+        true
+    }
+    fn wire_len(&self) -> usize {
+        self.len() + if self.meta.tx_vlan.is_some() { 4 } else { 0 }
+    }
+    fn rx_ipv4_cksum(&self) -> RxCksum {
+        self.meta.rx_ipv4_cksum
+    }
+    fn rss_hash(&self) -> Option<u32> {
+        self.meta.rss_hash
+    }
+    fn rx_vlan_tci(&self) -> Option<u16> {
+        self.meta.rx_vlan_tci
+    }
+    fn request_tx_ipv4_cksum(&mut self, l2_len: usize, l3_len: usize) -> bool {
+        self.meta.tx_ipv4_cksum = Some((l2_len as u8, l3_len as u16));
+        true
+    }
+    fn request_tx_vlan(&mut self, tci: u16) -> bool {
+        self.meta.tx_vlan = Some(tci);
         true
     }
 }

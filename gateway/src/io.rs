@@ -4,7 +4,13 @@
 //! implements it over in-memory queues for tests and benchmarks.
 
 use crate::buf::{PacketBuf, VecBuf};
+use crate::offload::Offloads;
 use std::collections::VecDeque;
+
+/// Where a shared flood copy starts referring to the original's bytes:
+/// before it, each copy has its own (the Ethernet header, which the
+/// pipeline moves to insert a tag and puts outer headers in front of).
+pub const FLOOD_SHARED_FROM: usize = 14;
 
 /// One worker's access to its queues (see [`crate::queues`] for who owns
 /// which): the receive queues it polls, and its own transmit queue on
@@ -21,6 +27,32 @@ pub trait PortIo {
     fn alloc(&mut self) -> Option<Self::Buf>;
     /// A cycle counter (TSC) for busy-time accounting.
     fn cycles(&self) -> u64;
+    /// A copy of `src` (a received, contiguous frame) to send out of
+    /// `port` in a flood. By default a full copy in a fresh buffer; the
+    /// DPDK layer shares the payload where `port` takes chained frames
+    /// (a fresh first segment with the front, then the rest by
+    /// reference), so the copy's `len()` is the whole frame's but its
+    /// `data()` may be only the front (enough to prepend outer headers or
+    /// insert a tag). The pipeline does not modify `src` after its last
+    /// copy beyond its first [`FLOOD_SHARED_FROM`] bytes.
+    fn flood_copy(&mut self, src: &Self::Buf, _port: u8) -> Option<Self::Buf> {
+        copy_into_new(self, src.data())
+    }
+    /// The offloads `port` has on (none unless the device has them).
+    #[inline]
+    fn offloads(&self, _port: u8) -> Offloads {
+        Offloads::NONE
+    }
+}
+
+/// A new buffer from `io` holding a copy of `frame`.
+pub fn copy_into_new<IO: PortIo + ?Sized>(io: &mut IO, frame: &[u8]) -> Option<IO::Buf> {
+    let mut pkt = io.alloc()?;
+    if !pkt.append(frame.len()) {
+        return None;
+    }
+    pkt.data_mut().copy_from_slice(frame);
+    Some(pkt)
 }
 
 /// In-memory ports: tests push frames into `rx` and read what came out of `tx`.
@@ -34,6 +66,8 @@ pub struct MemIo {
     pub alloc_budget: Option<usize>,
     /// Most packets one `tx_burst` accepts (None: all), to simulate full queues.
     pub tx_limit: Option<usize>,
+    /// Simulated offloads by port (missing: none).
+    pub offloads: Vec<Offloads>,
     cycles: u64,
 }
 
@@ -60,6 +94,17 @@ impl MemIo {
             queues.resize_with(q + 1, VecDeque::new);
         }
         queues[q].push_back(VecBuf::from_frame(frame));
+    }
+
+    /// Queues a buffer (with its simulated offload metadata) for reception
+    /// on `port`, receive queue 0.
+    pub fn inject_buf(&mut self, port: u8, buf: VecBuf) {
+        self.rx[usize::from(port)][0].push_back(buf);
+    }
+
+    /// Takes the buffers transmitted on `port` so far, metadata included.
+    pub fn take_tx_bufs(&mut self, port: u8) -> Vec<VecBuf> {
+        std::mem::take(&mut self.tx[usize::from(port)])
     }
 
     /// Takes the frames transmitted on `port` so far.
@@ -101,5 +146,12 @@ impl PortIo for MemIo {
 
     fn cycles(&self) -> u64 {
         self.cycles
+    }
+
+    fn offloads(&self, port: u8) -> Offloads {
+        self.offloads
+            .get(usize::from(port))
+            .copied()
+            .unwrap_or(Offloads::NONE)
     }
 }

@@ -17,6 +17,7 @@ pub mod control;
 pub mod counters;
 pub mod events;
 pub mod io;
+pub mod offload;
 pub mod pipeline;
 pub mod queues;
 pub mod shared;

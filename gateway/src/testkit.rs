@@ -117,6 +117,17 @@ impl Rig {
         self.worker.io_mut().inject(port, frame);
     }
 
+    /// Makes the gateway learn `host` of `vni` behind `vtep` (by a broadcast
+    /// from it, whose local copies are discarded).
+    pub fn learn_remote(&mut self, vtep: Ipv4Addr, vtep_mac: MacBytes, vni: u32, host: MacBytes) {
+        let bum = host_udp(BROADCAST, host, 1, 10);
+        self.inject(0, &vxlan_from(vtep, vtep_mac, vni, &bum));
+        self.run();
+        for port in 1..self.worker.io_mut().tx.len() {
+            self.take(port as u8);
+        }
+    }
+
     /// Worker poll, control tick, worker poll: enough for events to land.
     pub fn run(&mut self) {
         self.worker.poll_once();

@@ -4,30 +4,51 @@
 
 use super::{ffi, rdtsc, Mbuf, Mempool};
 use vtepgw_gateway::buf::{insert_gap, PacketBuf};
-use vtepgw_gateway::io::PortIo;
+use vtepgw_gateway::io::{copy_into_new, PortIo, FLOOD_SHARED_FROM};
+use vtepgw_gateway::offload::Offloads;
 
 /// One worker's I/O on the ports, by the data plane's port index.
 pub struct DpdkIo {
     port_ids: Vec<u16>,
+    /// The offloads each port has on, by the same index.
+    offloads: Vec<Offloads>,
     tx_queue: u16,
     pool: Mempool,
+    /// Flood copies of frames at least this long share the payload on
+    /// ports that take chained frames (None: always full copies).
+    share_min: Option<usize>,
 }
+
+/// The default for [`DpdkIo::share_min`]: below it a full copy (one mbuf,
+/// a short memcpy) is cheaper than a shared one (two mbufs, refcounts).
+pub const FLOOD_SHARE_MIN: usize = 0;
 
 impl DpdkIo {
     /// I/O on `port_ids` (index 0 is the underlay), transmitting on queue
     /// `tx_queue` of each: the worker's own, which no other worker uses.
-    pub fn new(port_ids: Vec<u16>, tx_queue: u16, pool: Mempool) -> Self {
+    /// `offloads` says what each port has on.
+    pub fn new(port_ids: Vec<u16>, offloads: Vec<Offloads>, tx_queue: u16, pool: Mempool) -> Self {
         DpdkIo {
             port_ids,
+            offloads,
             tx_queue,
             pool,
+            share_min: Some(FLOOD_SHARE_MIN),
         }
+    }
+
+    /// Shares the payload of flood copies of frames of at least `min`
+    /// bytes (None: full copies always).
+    pub fn with_flood_share_min(mut self, min: Option<usize>) -> Self {
+        self.share_min = min;
+        self
     }
 }
 
-/// Puts a tag the driver stripped (e.g. af_packet reading the kernel's
-/// auxdata) back in front of the ethertype, so the pipeline sees the frame
-/// as it was on the wire.
+/// Puts a tag the driver stripped although the port does not have VLAN
+/// strip on (e.g. af_packet reading the kernel's auxdata) back in front of
+/// the ethertype, so the pipeline sees the frame as it was on the wire.
+/// Where the port has it on, the pipeline reads the tag from the mbuf.
 #[cold]
 fn reinsert_vlan(m: &mut Mbuf, tci: u16) -> bool {
     if !insert_gap(m, 12, 4) {
@@ -54,6 +75,9 @@ impl PortIo for DpdkIo {
         // worker alone (queues::assign), so no other thread polls it.
         let n = unsafe { ffi::rte_eth_rx_burst(port_id, queue, slots.as_mut_ptr().cast(), max) };
         let n = usize::from(n);
+        if self.offloads[usize::from(port)].rx_vlan_strip {
+            return n;
+        }
         for slot in &mut slots[..n] {
             let stripped = slot.as_ref().and_then(Mbuf::stripped_vlan);
             if let (Some(tci), Some(m)) = (stripped, slot.as_mut()) {
@@ -102,5 +126,22 @@ impl PortIo for DpdkIo {
     #[inline]
     fn cycles(&self) -> u64 {
         rdtsc()
+    }
+
+    #[inline]
+    fn flood_copy(&mut self, src: &Mbuf, port: u8) -> Option<Mbuf> {
+        let share = self.offloads[usize::from(port)].tx_multi_segs
+            && self.share_min.is_some_and(|min| src.len() >= min);
+        if share {
+            if let Some(copy) = src.shared_copy(&self.pool, FLOOD_SHARED_FROM) {
+                return Some(copy);
+            }
+        }
+        copy_into_new(self, src.data())
+    }
+
+    #[inline]
+    fn offloads(&self, port: u8) -> Offloads {
+        self.offloads[usize::from(port)]
     }
 }

@@ -14,7 +14,7 @@ mod mempool;
 mod port;
 
 pub use eal::Eal;
-pub use io::DpdkIo;
+pub use io::{DpdkIo, FLOOD_SHARE_MIN};
 pub use mbuf::Mbuf;
 pub use mempool::Mempool;
 pub use port::Port;

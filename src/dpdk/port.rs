@@ -2,6 +2,41 @@
 
 use super::{ffi, kernel_if, DpdkError, Mempool};
 use std::ffi::CString;
+use vtepgw_gateway::offload::Offloads;
+
+// Offload bits (RTE_BIT64 macros bindgen cannot evaluate), DPDK 22.11.
+const RX_VLAN_STRIP: u64 = 1 << 0;
+const RX_IPV4_CKSUM: u64 = 1 << 1;
+const RX_RSS_HASH: u64 = 1 << 19;
+const TX_VLAN_INSERT: u64 = 1 << 0;
+const TX_IPV4_CKSUM: u64 = 1 << 1;
+const TX_MULTI_SEGS: u64 = 1 << 15;
+
+/// The offloads to enable, given what the device has (`rx_capa`,
+/// `tx_capa`), whether it can deliver an RSS hash at all (`rss`: it hashes
+/// some IP flow type) and whether the port is a physical one (tags are
+/// stripped and inserted there only; on the underlay a tag is a drop).
+fn wanted_offloads(rx_capa: u64, tx_capa: u64, rss: bool, physical: bool) -> (u64, u64) {
+    let vlan = if physical { RX_VLAN_STRIP } else { 0 };
+    let rss = if rss { RX_RSS_HASH } else { 0 };
+    let tx_vlan = if physical { TX_VLAN_INSERT } else { 0 };
+    (
+        rx_capa & (RX_IPV4_CKSUM | vlan | rss),
+        tx_capa & (TX_IPV4_CKSUM | tx_vlan | TX_MULTI_SEGS),
+    )
+}
+
+/// What the data plane may rely on, from the offloads enabled.
+fn offloads_on(rx: u64, tx: u64) -> Offloads {
+    Offloads {
+        rx_ipv4_cksum: rx & RX_IPV4_CKSUM != 0,
+        rx_vlan_strip: rx & RX_VLAN_STRIP != 0,
+        rx_rss_hash: rx & RX_RSS_HASH != 0,
+        tx_ipv4_cksum: tx & TX_IPV4_CKSUM != 0,
+        tx_vlan_insert: tx & TX_VLAN_INSERT != 0,
+        tx_multi_segs: tx & TX_MULTI_SEGS != 0,
+    }
+}
 
 /// Receive/transmit descriptors per queue (adjusted to the device's limits).
 const RX_DESC: u16 = 1024;
@@ -35,6 +70,8 @@ pub struct Port {
     pub rx_queues: u16,
     /// The veth (or tap) whose kernel MTU we raised, restored on close.
     sized_iface: Option<kernel_if::SizedIface>,
+    /// The offloads enabled on it.
+    pub offloads: Offloads,
 }
 
 /// How many receive queues a port gets for `workers` workers: one per
@@ -110,16 +147,19 @@ impl Port {
 
     /// Configures receive queues for `workers` workers ([`rx_queue_count`],
     /// RSS across them) and one transmit queue per worker (see
-    /// `vtepgw_gateway::queues`), sets the NIC's MTU to the first of `mtus`
-    /// the driver takes (largest first), and starts the port.
+    /// `vtepgw_gateway::queues`), enables the offloads the device has
+    /// ([`wanted_offloads`]), sets the NIC's MTU to the first of `mtus` the
+    /// driver takes (largest first), and starts the port. A `physical` port
+    /// is promiscuous and gets the VLAN offloads.
     pub fn start(
         id: u16,
         name: &str,
         workers: u16,
         mtus: &[u16],
-        promiscuous: bool,
+        physical: bool,
         pool: Mempool,
     ) -> Result<Port, DpdkError> {
+        let promiscuous = physical;
         let mut info = ffi::rte_eth_dev_info::default();
         // SAFETY: valid port id and out-pointer.
         check(|| format!("port {name}: dev_info"), unsafe {
@@ -142,10 +182,23 @@ impl Port {
         }
         let rx_queues = rx_queue_count(&driver, info.max_rx_queues, workers);
         let mut conf = ffi::rte_eth_conf::default();
-        if rx_queues > 1 {
+        let rss_hf = RSS_IP_TCP_UDP & info.flow_type_rss_offloads;
+        let (rx_on, tx_on) = wanted_offloads(
+            info.rx_offload_capa,
+            info.tx_offload_capa,
+            rss_hf != 0,
+            physical,
+        );
+        // RSS spreads flows over the queues, and where the device delivers
+        // the hash it is the flow hash for the outer source port, even on
+        // one queue.
+        if rx_queues > 1 || rx_on & RX_RSS_HASH != 0 {
             conf.rxmode.mq_mode = ffi::rte_eth_rx_mq_mode_RTE_ETH_MQ_RX_RSS;
-            conf.rx_adv_conf.rss_conf.rss_hf = RSS_IP_TCP_UDP & info.flow_type_rss_offloads;
+            conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
         }
+        conf.rxmode.offloads = rx_on;
+        conf.txmode.offloads = tx_on;
+        let offloads = offloads_on(rx_on, tx_on);
         // SAFETY: valid port id and config.
         check(|| format!("port {name}: configure"), unsafe {
             ffi::rte_eth_dev_configure(id, rx_queues, tx_queues, &conf)
@@ -218,6 +271,7 @@ impl Port {
             driver,
             rx_queues,
             sized_iface,
+            offloads,
         })
     }
 
@@ -263,7 +317,33 @@ impl Port {
 
 #[cfg(test)]
 mod tests {
-    use super::rx_queue_count;
+    use super::*;
+
+    #[test]
+    fn offloads_are_enabled_where_the_device_has_them() {
+        // net_pcap: multi-segment TX only.
+        let (rx, tx) = wanted_offloads(0, TX_MULTI_SEGS, false, true);
+        assert_eq!(
+            offloads_on(rx, tx),
+            Offloads {
+                tx_multi_segs: true,
+                ..Offloads::NONE
+            }
+        );
+        // A NIC with everything (and more): the VLAN ones on physical ports only.
+        let all = u64::MAX;
+        let phys = offloads_on(
+            wanted_offloads(all, all, true, true).0,
+            wanted_offloads(all, all, true, true).1,
+        );
+        assert!(phys.rx_vlan_strip && phys.tx_vlan_insert && phys.rx_rss_hash);
+        assert!(phys.rx_ipv4_cksum && phys.tx_ipv4_cksum && phys.tx_multi_segs);
+        let (rx, tx) = wanted_offloads(all, all, true, false);
+        assert_eq!(rx, RX_IPV4_CKSUM | RX_RSS_HASH);
+        assert_eq!(tx, TX_IPV4_CKSUM | TX_MULTI_SEGS);
+        // No IP flow type hashed: no RSS hash to trust.
+        assert_eq!(wanted_offloads(all, 0, false, true).0 & RX_RSS_HASH, 0);
+    }
 
     #[test]
     fn a_port_gets_a_receive_queue_per_worker_where_it_has_them() {

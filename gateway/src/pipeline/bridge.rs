@@ -8,6 +8,7 @@ use super::{wire_drop, Env, Pipeline};
 use crate::buf::{remove_gap, PacketBuf};
 use crate::counters::DropReason;
 use crate::io::PortIo;
+use crate::offload;
 use crate::snapshot::Member;
 use crate::tables::MacDest;
 use crate::wire::ethernet::parse_l2;
@@ -25,8 +26,13 @@ impl<B: PacketBuf> Pipeline<B> {
             Ok(l2) => l2,
             Err(e) => return self.drop_packet(wire_drop(e, DropReason::MalformedL2)),
         };
+        // The tag is in the bytes, or in the metadata where the port strips it.
+        let vid = match offload::ingress_vid(io.offloads(port), &pkt, l2.vlan.map(|t| t.vid)) {
+            Ok(vid) => vid,
+            Err(reason) => return self.drop_packet(reason),
+        };
         // VID 0 is a priority tag: the frame belongs to the untagged binding.
-        let vlan = l2.vlan.map(|t| t.vid).filter(|&vid| vid != 0);
+        let vlan = vid.filter(|&vid| vid != 0);
         let Some(slot) = env.snap.ports[usize::from(port)].vni_slot(vlan) else {
             return self.drop_packet(DropReason::UnknownVlan);
         };
@@ -63,7 +69,9 @@ impl<B: PacketBuf> Pipeline<B> {
                     self.deliver_local(io, env, egress, pkt);
                 }
             }
-            Some(MacDest::Remote { tunnel }) => self.encap_unicast(io, env, slot, vni, tunnel, pkt),
+            Some(MacDest::Remote { tunnel }) => {
+                self.encap_unicast(io, env, slot, vni, tunnel, port, pkt)
+            }
             None => self.flood(
                 io,
                 env,

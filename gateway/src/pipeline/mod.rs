@@ -17,7 +17,7 @@ use crate::batch::Batch;
 use crate::buf::PacketBuf;
 use crate::counters::{DropReason, WorkerCounters};
 use crate::events::{ControlFrame, Event};
-use crate::io::PortIo;
+use crate::io::{copy_into_new, PortIo};
 use crate::shared::Shared;
 use crate::snapshot::{Snapshot, UNDERLAY_PORT};
 use crate::tables::MacDest;
@@ -233,7 +233,7 @@ impl<B: PacketBuf> Pipeline<B> {
         batch.consumed(sent);
         if sent < queued {
             // Rare: only the unsent rest is walked.
-            let unsent: u64 = batch.drain().map(|p| p.len() as u64).sum();
+            let unsent: u64 = batch.drain().map(|p| p.wire_len() as u64).sum();
             bytes -= unsent;
             self.counters.drops[DropReason::TxQueueFull as usize].add((queued - sent) as u64);
         }
@@ -250,7 +250,7 @@ impl<B: PacketBuf> Pipeline<B> {
         if self.tx[i].is_full() {
             self.flush_port(io, port);
         }
-        self.tx_bytes[i] += pkt.len() as u64;
+        self.tx_bytes[i] += pkt.wire_len() as u64;
         // The batch has room after a flush.
         let _ = self.tx[i].push(pkt);
     }
@@ -295,16 +295,6 @@ fn wire_drop(e: crate::wire::WireError, malformed: DropReason) -> DropReason {
         crate::wire::WireError::Truncated => DropReason::Truncated,
         crate::wire::WireError::Malformed => malformed,
     }
-}
-
-/// A new buffer holding a copy of `frame`.
-fn copy_into_new<IO: PortIo>(io: &mut IO, frame: &[u8]) -> Option<IO::Buf> {
-    let mut pkt = io.alloc()?;
-    if !pkt.append(frame.len()) {
-        return None;
-    }
-    pkt.data_mut().copy_from_slice(frame);
-    Some(pkt)
 }
 
 #[cfg(test)]

@@ -5,15 +5,16 @@
 //! decapsulated frames never carry one.
 
 use super::encap::{ENCAP_LEN, OUTER_IP_OVERHEAD};
-use super::{copy_into_new, Env, Pipeline};
-use crate::buf::{insert_gap, PacketBuf};
+use super::{Env, Pipeline};
+use crate::buf::PacketBuf;
 use crate::counters::DropReason;
 use crate::events::Event;
 use crate::io::PortIo;
+use crate::offload;
 use crate::snapshot::{Member, VniPlan, UNDERLAY_PORT};
 use crate::tables::TunnelId;
-use crate::wire::ethernet::{vlan_tci, ETHERTYPE_VLAN, HEADER_LEN as ETH_LEN};
-use crate::wire::flow::{inner_flow_hash, source_port};
+use crate::wire::ethernet::HEADER_LEN as ETH_LEN;
+use crate::wire::flow::source_port;
 use std::net::Ipv4Addr;
 
 /// Where a flood goes besides local ports.
@@ -39,12 +40,9 @@ impl<B: PacketBuf> Pipeline<B> {
             return self.drop_packet(DropReason::MtuExceeded);
         }
         if let Some(vid) = member.vlan {
-            if !insert_gap(&mut pkt, 12, 4) {
+            if !offload::push_vlan(io.offloads(member.port), &mut pkt, vid) {
                 return self.drop_packet(DropReason::NoHeadroom);
             }
-            let tag = &mut pkt.data_mut()[12..16];
-            tag[..2].copy_from_slice(&ETHERTYPE_VLAN.to_be_bytes());
-            tag[2..].copy_from_slice(&vlan_tci(0, false, vid).to_be_bytes());
         }
         self.send(io, member.port, pkt);
     }
@@ -80,6 +78,7 @@ impl<B: PacketBuf> Pipeline<B> {
         if let Some(out) = pkt.data_mut().first_chunk_mut::<ENCAP_LEN>() {
             rewrite.emit(out, inner_len, self.ip_ident, sport, vni);
         }
+        offload::offload_outer_ipv4_cksum(io.offloads(UNDERLAY_PORT), &mut pkt);
         self.count_tunnel_tx(tunnel, vtep, pkt.len());
         self.send(io, UNDERLAY_PORT, pkt);
     }
@@ -107,7 +106,10 @@ impl<B: PacketBuf> Pipeline<B> {
         }
     }
 
-    /// Encapsulates one frame to one VTEP, counting it for the VNI.
+    /// Encapsulates one frame from physical port `ingress` to one VTEP,
+    /// counting it for the VNI.
+    // The inputs are all distinct and hot; a struct would only rename them.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn encap_unicast<IO: PortIo<Buf = B>>(
         &mut self,
         io: &mut IO,
@@ -115,16 +117,23 @@ impl<B: PacketBuf> Pipeline<B> {
         slot: u16,
         vni: &VniPlan,
         tunnel: TunnelId,
+        ingress: u8,
         pkt: B,
     ) {
         self.count_encap(slot, pkt.len());
-        let hash = inner_flow_hash(pkt.data(), vni.vni);
+        let hash = offload::flow_hash(
+            io.offloads(ingress),
+            ingress == UNDERLAY_PORT,
+            &pkt,
+            vni.vni,
+        );
         self.encap_to(io, env, vni.vni, tunnel, hash, pkt);
     }
 
     /// Floods an untagged BUM or unknown-unicast frame to every member of
     /// the VNI except `ingress`, and to its remote VTEPs if `scope` allows.
-    /// All but the last copy are fresh buffers; the last is the original.
+    /// All but the last copy are [`PortIo::flood_copy`]s (sharing the
+    /// payload where the port allows); the last is the original.
     // The flood's inputs are all distinct and hot; a struct would only rename them.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn flood<IO: PortIo<Buf = B>>(
@@ -156,32 +165,33 @@ impl<B: PacketBuf> Pipeline<B> {
         let hash = if vteps.is_empty() {
             0
         } else {
-            inner_flow_hash(pkt.data(), vni.vni)
+            let from = ingress.map_or(UNDERLAY_PORT, |m| m.port);
+            offload::flow_hash(io.offloads(from), from == UNDERLAY_PORT, &pkt, vni.vni)
         };
 
         let mut original = Some(pkt);
         let mut remaining = total;
         // Each copy is a packet of its own, with its own verdict.
-        let mut next_copy = |io: &mut IO, this: &mut Self| -> Option<B> {
+        let mut next_copy = |io: &mut IO, this: &mut Self, port: u8| -> Option<B> {
             remaining -= 1;
             if remaining == 0 {
                 return original.take();
             }
             let src = original.as_ref()?;
             this.ledger.entered += 1;
-            let copy = copy_into_new(io, src.data());
+            let copy = io.flood_copy(src, port);
             if copy.is_none() {
                 this.drop_packet(DropReason::NoMbuf);
             }
             copy
         };
         for &member in ports {
-            if let Some(copy) = next_copy(io, self) {
+            if let Some(copy) = next_copy(io, self, member.port) {
                 self.deliver_local(io, env, member, copy);
             }
         }
         for &vtep in vteps {
-            if let Some(copy) = next_copy(io, self) {
+            if let Some(copy) = next_copy(io, self, UNDERLAY_PORT) {
                 self.encap_to_addr(io, env, vni.vni, vtep, hash, copy);
             }
         }

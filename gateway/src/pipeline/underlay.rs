@@ -5,10 +5,11 @@
 use super::learn::Source;
 use super::output::FloodScope;
 use super::{wire_drop, Env, Pipeline};
-use crate::buf::PacketBuf;
+use crate::buf::{PacketBuf, RxCksum};
 use crate::counters::DropReason;
 use crate::events::Event;
 use crate::io::PortIo;
+use crate::offload;
 use crate::snapshot::UNDERLAY_PORT;
 use crate::tables::{MacDest, TunnelId};
 use crate::wire::arp::{turn_request_into_reply, ArpPacket, ARP_REPLY, ARP_REQUEST};
@@ -49,7 +50,8 @@ impl<B: PacketBuf> Pipeline<B> {
             ETHERTYPE_ARP => return self.arp(io, env, pkt),
             _ => return self.drop_packet(DropReason::UnsupportedEthertype),
         }
-        match self.check_vxlan(env, pkt.data()) {
+        let cksum = offload::rx_ipv4_verdict(io.offloads(UNDERLAY_PORT), &pkt);
+        match self.check_vxlan(env, pkt.data(), cksum) {
             Ok(d) => self.decapsulate(io, env, d, pkt),
             Err(Some(reason)) => self.drop_packet(reason),
             Err(None) => self.icmp_echo(io, env, pkt),
@@ -57,12 +59,18 @@ impl<B: PacketBuf> Pipeline<B> {
     }
 
     /// Validates an IPv4 frame as VXLAN for us. `Err(None)` means "ICMP to
-    /// our address", which is not VXLAN but not a drop either.
-    fn check_vxlan(&mut self, env: &Env, frame: &[u8]) -> Result<Decap, Option<DropReason>> {
+    /// our address", which is not VXLAN but not a drop either. `cksum` is
+    /// the driver's verdict on the IPv4 checksum (Unknown: computed here).
+    fn check_vxlan(
+        &mut self,
+        env: &Env,
+        frame: &[u8],
+        cksum: RxCksum,
+    ) -> Result<Decap, Option<DropReason>> {
         let u = &env.snap.underlay;
         let ip = Ipv4Packet::new_checked(&frame[ETH_LEN..])
             .map_err(|e| Some(wire_drop(e, DropReason::MalformedIpv4)))?;
-        if !ip.verify_checksum() {
+        if !offload::ipv4_checksum_ok(cksum, || ip.verify_checksum()) {
             return Err(Some(DropReason::BadIpv4Checksum));
         }
         if ip.dst_addr() != u.ip {
