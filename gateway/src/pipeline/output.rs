@@ -64,11 +64,11 @@ impl<B: PacketBuf> Pipeline<B> {
         let Some(rewrite) = self.rewrites.get(tunnels, tunnel, state, env.snap) else {
             return self.drop_packet(DropReason::VtepUnresolved);
         };
-        tunnels.touch(tunnel, env.now);
         let inner_len = pkt.len();
         if inner_len + OUTER_IP_OVERHEAD > usize::from(u.mtu) {
             return self.drop_packet(DropReason::MtuExceeded);
         }
+        tunnels.touch(tunnel, env.now);
         if !pkt.prepend(ENCAP_LEN) {
             return self.drop_packet(DropReason::NoHeadroom);
         }

@@ -557,6 +557,16 @@ fn arp_claiming_our_address_or_from_no_host_is_ignored() {
     rig.run();
     assert!(rig.take(0).is_empty(), "no reply");
     assert_eq!(rig.drops(DropReason::ArpIgnored), 2);
+    // A next hop "moving" to a MAC no host has is not followed.
+    for bad in [BROADCAST, [0x01, 0, 0x5e, 0, 0, 1], [0; 6], UNDERLAY_MAC] {
+        rig.inject(0, &arp_frame(ARP_REPLY, bad, VTEP1, UNDERLAY_MAC, GW_IP));
+    }
+    rig.run();
+    assert_eq!(rig.drops(DropReason::ArpIgnored), 6);
+    assert!(matches!(
+        rig.shared.tunnels.lookup(VTEP1),
+        Some(NextHop::Resolved { mac: VTEP1_MAC, .. })
+    ));
 }
 
 /// Gratuitous ARP, as Linux sends it with `arp_notify` (a broadcast request

@@ -126,6 +126,9 @@ impl<B: PacketBuf> Pipeline<B> {
         let tunnel = self.source_tunnel(d.vtep);
         if let Some(t) = tunnel {
             self.count_tunnel_rx(t, d.vtep, pkt.len());
+            // A VTEP that sends to us is in use, even if none of its MACs
+            // could be learned (limit hit): keep it, its id and its counters.
+            self.shared.tunnels.touch(t, env.now);
         }
         let inner = &pkt.data()[d.inner_start..d.inner_start + d.inner_len];
         let mut dst = [0u8; 6];
@@ -203,13 +206,19 @@ impl<B: PacketBuf> Pipeline<B> {
         let (ip, mac, op) = (arp.sender_ip(), arp.sender_mac(), arp.operation());
         let to_us = arp.target_ip() == u.ip;
         let announcement = arp.target_ip() == ip || op == ARP_REPLY;
-        if !(to_us || announcement) || !u.is_vtep_source(ip) {
+        // No host has a multicast, zero or our own MAC (RFC 1812 3.3.2): a
+        // claim to one would point next hops at the whole segment or at us.
+        let bad_mac = is_multicast_mac(&mac) || mac == [0; 6] || mac == u.mac;
+        if !(to_us || announcement) || !u.is_vtep_source(ip) || bad_mac {
             return self.drop_packet(DropReason::ArpIgnored);
         }
         self.counters.arp_seen.inc();
-        if self.events.try_send(Event::ArpSeen { ip, mac }).is_err() {
-            self.counters.events_lost.inc();
-        }
+        // At most once a second per (sender, MAC): a storm of gratuitous
+        // ARP (VRRP, VM moves) cannot crowd learning out of the queue.
+        // Keys of VNI slot 0x7fff are never MAC keys (slots stay below 4096).
+        let key = (1 << 63) | (0x7fff << 48) | u64::from(u32::from(ip));
+        let value = u64::from_be_bytes([0, 0, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]]);
+        self.notify(env, key, value, Event::ArpSeen { ip, mac });
         if to_us && op == ARP_REQUEST {
             if turn_request_into_reply(pkt.data_mut(), u.mac).is_err() {
                 return self.drop_packet(DropReason::ArpIgnored);
