@@ -144,12 +144,15 @@ impl OuterTemplate {
 /// the worker runs and the VTEP the id names now.
 pub(crate) struct RewriteCache {
     entries: Vec<Option<(u64, u64, OuterTemplate)>>,
+    /// [`TunnelTable::releases`] when the entries were last valid.
+    releases: u64,
 }
 
 impl RewriteCache {
     pub(crate) fn new(tunnels: usize) -> Self {
         RewriteCache {
             entries: vec![None; tunnels],
+            releases: 0,
         }
     }
 
@@ -163,6 +166,13 @@ impl RewriteCache {
         state: TunnelState,
         snap: &Snapshot,
     ) -> Option<&OuterTemplate> {
+        let releases = tunnels.releases();
+        if releases != self.releases {
+            // Rare (a VTEP forgotten): start over rather than trust words
+            // whose incarnation may have wrapped.
+            self.entries.iter_mut().for_each(|e| *e = None);
+            self.releases = releases;
+        }
         let slot = self.entries.get_mut(tunnel.index())?;
         let fresh = matches!(slot, Some((w, g, _)) if *w == state.word() && *g == snap.generation);
         if !fresh {
@@ -199,6 +209,33 @@ fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cached_rewrite_never_outlives_its_tunnel_even_when_the_incarnation_wraps() {
+        use crate::tables::tunnel::TunnelWriter;
+        let config = vtepgw_config::Config::from_toml_str(crate::testkit::CONFIG).unwrap();
+        let snap = Snapshot::build(&config, &[[2, 0, 0, 0, 0, 0x10]; 3], None, 1).unwrap();
+        let (table, mut writer) = TunnelWriter::new(1); // one id: every intern reuses it
+        let (a, z) = (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(192, 0, 2, 99));
+        let mac = [2, 0, 0, 0, 0x0a, 1];
+        let id = writer.intern(a.into(), 0).unwrap();
+        writer.set_mac(id, Some(mac));
+        let state = table.state(id);
+        let mut cache = RewriteCache::new(1);
+        assert_eq!(cache.get(&table, id, state, &snap).unwrap().vtep, a);
+        // 2^15 reuses of the id bring its state word back to the same value.
+        for _ in 0..1 << 15 {
+            assert!(writer.release(id));
+            assert_eq!(writer.intern(z.into(), 0).unwrap(), id);
+        }
+        writer.set_mac(id, Some(mac));
+        assert_eq!(table.state(id), state, "the same word, another VTEP");
+        let t = cache.get(&table, id, table.state(id), &snap).unwrap();
+        assert_eq!(t.vtep, z, "rebuilt for the VTEP that holds the id now");
+        let mut hdr = [0u8; ENCAP_LEN];
+        t.emit(&mut hdr, 60, 1, 50000, 100);
+        assert_eq!(&hdr[30..34], &z.octets());
+    }
 
     #[test]
     fn template_and_fix_ups_equal_a_full_write() {

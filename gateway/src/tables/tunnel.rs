@@ -185,9 +185,20 @@ impl Entry {
 pub struct TunnelTable {
     by_addr: Arc<AtomicMap>,
     entries: Box<[Entry]>,
+    /// Bumped on every release. The incarnation in a state word is 15 bits
+    /// and wraps; a worker that sees this change drops every cached rewrite,
+    /// so a rewrite cached before an id was reused 2^15 times is never
+    /// taken for the VTEP that holds the id now.
+    releases: AtomicU64,
 }
 
 impl TunnelTable {
+    /// How many ids have been released so far (see the field).
+    #[inline]
+    pub fn releases(&self) -> u64 {
+        self.releases.load(Acquire)
+    }
+
     /// Number of tunnel ids.
     pub fn capacity(&self) -> usize {
         self.entries.len()
@@ -287,6 +298,7 @@ impl TunnelWriter {
         let table = Arc::new(TunnelTable {
             by_addr,
             entries: (0..capacity).map(|_| Entry::default()).collect(),
+            releases: AtomicU64::new(0),
         });
         let writer = TunnelWriter {
             table: table.clone(),
@@ -380,6 +392,7 @@ impl TunnelWriter {
         e.addr_hi.store(0, Relaxed);
         e.addr_lo.store(0, Relaxed);
         e.seq.store(s.wrapping_add(2), Release);
+        self.table.releases.fetch_add(1, Release);
         self.free.push_back(id.0);
         true
     }
