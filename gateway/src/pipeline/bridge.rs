@@ -23,25 +23,25 @@ impl<B: PacketBuf> Pipeline<B> {
     ) {
         let l2 = match parse_l2(pkt.data()) {
             Ok(l2) => l2,
-            Err(e) => return self.drop_packet(wire_drop(e, DropReason::MalformedL2)),
+            Err(e) => return self.discard(wire_drop(e, DropReason::MalformedL2), pkt),
         };
         // VID 0 is a priority tag: the frame belongs to the untagged binding.
         let vlan = l2.vlan.map(|t| t.vid).filter(|&vid| vid != 0);
         let Some(slot) = env.snap.ports[usize::from(port)].vni_slot(vlan) else {
-            return self.drop_packet(DropReason::UnknownVlan);
+            return self.discard(DropReason::UnknownVlan, pkt);
         };
         let Some(vni) = env.snap.vni(slot) else {
-            return self.drop_packet(DropReason::UnknownVlan);
+            return self.discard(DropReason::UnknownVlan, pkt);
         };
         if is_multicast_mac(&l2.src) || l2.src == [0; 6] {
-            return self.drop_packet(DropReason::BadSourceMac);
+            return self.discard(DropReason::BadSourceMac, pkt);
         }
         let ingress = Member { port, vlan };
         self.learn(env, slot, vni, l2.src, Source::Port { port, vlan });
 
         // Inside the VNI frames travel untagged; egress adds what it needs.
         if l2.vlan.is_some() && !remove_gap(&mut pkt, 12, 4) {
-            return self.drop_packet(DropReason::Truncated);
+            return self.discard(DropReason::Truncated, pkt);
         }
         if is_multicast_mac(&l2.dst) {
             return self.flood(
@@ -58,7 +58,7 @@ impl<B: PacketBuf> Pipeline<B> {
             Some(MacDest::Local { port, vlan }) => {
                 let egress = Member { port, vlan };
                 if egress == ingress {
-                    self.drop_packet(DropReason::SameSegment);
+                    self.discard(DropReason::SameSegment, pkt);
                 } else {
                     self.deliver_local(io, env, egress, pkt);
                 }

@@ -48,6 +48,8 @@ pub struct Pipeline<B: PacketBuf> {
     ip_ident: u16,
     /// Outer headers by tunnel id, ready to copy.
     rewrites: encap::RewriteCache,
+    /// Tunnel ids of the flood lists' VTEPs.
+    flood_ids: output::FloodIds,
     /// The last decapsulated frame's outer source and its tunnel.
     last_source: Option<(std::net::Ipv4Addr, crate::tables::TunnelId)>,
     /// The last VXLAN VNI seen and its slot (frames of a burst mostly share one).
@@ -56,6 +58,9 @@ pub struct Pipeline<B: PacketBuf> {
     tally: Tally,
     /// Verdicts of this poll's packets.
     ledger: Ledger,
+    /// Dropped packets, freed together at the end of the burst
+    /// ([`PortIo::free_bulk`]).
+    dropped: Batch<B>,
 }
 
 /// Per-poll counts, as runs of one key: a burst of one flow touches each
@@ -85,10 +90,12 @@ impl<B: PacketBuf> Pipeline<B> {
             recent_events: RecentFilter::default(),
             ip_ident: 0,
             rewrites: encap::RewriteCache::new(crate::shared::TUNNEL_IDS),
+            flood_ids: output::FloodIds::default(),
             last_source: None,
             last_vni: None,
             tally: Tally::default(),
             ledger: Ledger::default(),
+            dropped: Batch::default(),
         }
     }
 
@@ -108,7 +115,7 @@ impl<B: PacketBuf> Pipeline<B> {
         for pkt in rx.drain() {
             bytes += pkt.len() as u64;
             if !pkt.is_contiguous() {
-                self.drop_packet(DropReason::MultiSegment);
+                self.discard(DropReason::MultiSegment, pkt);
             } else if underlay {
                 self.handle_underlay(io, env, pkt);
             } else {
@@ -118,6 +125,17 @@ impl<B: PacketBuf> Pipeline<B> {
         let pc = &self.counters.ports[usize::from(port)];
         pc.rx_packets.add(n as u64);
         pc.rx_bytes.add(bytes);
+        self.free_dropped(io);
+    }
+
+    /// Frees the packets dropped so far, all in one call.
+    #[inline]
+    fn free_dropped<IO: PortIo<Buf = B>>(&mut self, io: &mut IO) {
+        if !self.dropped.is_empty() {
+            io.free_bulk(self.dropped.held_slots());
+            let n = self.dropped.len();
+            self.dropped.consumed(n);
+        }
     }
 
     /// Handles one received frame (a burst of one).
@@ -151,6 +169,7 @@ impl<B: PacketBuf> Pipeline<B> {
                 self.flush_port(io, port as u8);
             }
         }
+        self.free_dropped(io);
         self.publish_tally();
         let missing = self.ledger.close();
         if missing > 0 {
@@ -232,9 +251,13 @@ impl<B: PacketBuf> Pipeline<B> {
         let sent = io.tx_burst(port, batch.held_slots());
         batch.consumed(sent);
         if sent < queued {
-            // Rare: only the unsent rest is walked.
-            let unsent: u64 = batch.drain().map(|p| p.len() as u64).sum();
-            bytes -= unsent;
+            // Rare: only the unsent rest is walked, and joins the drops.
+            for p in batch.drain() {
+                bytes -= p.len() as u64;
+                if let Err(p) = self.dropped.push(p) {
+                    drop(p);
+                }
+            }
             self.counters.drops[DropReason::TxQueueFull as usize].add((queued - sent) as u64);
         }
         let pc = &self.counters.ports[i];
@@ -263,7 +286,20 @@ impl<B: PacketBuf> Pipeline<B> {
         env.snap.serves(slot, &dest).then_some(dest)
     }
 
-    /// Gives the packet at hand its verdict: dropped for `reason`.
+    /// Gives `pkt` its verdict: dropped for `reason`. It is freed with the
+    /// burst's other drops (or at once if a whole batch is waiting already).
+    /// Out of line: drops are the exception, and the hot paths stay small.
+    #[cold]
+    #[inline(never)]
+    fn discard(&mut self, reason: DropReason, pkt: B) {
+        self.drop_packet(reason);
+        if let Err(pkt) = self.dropped.push(pkt) {
+            drop(pkt);
+        }
+    }
+
+    /// Gives a packet that has no buffer (a copy or control frame that
+    /// could not be made) its verdict: dropped for `reason`.
     #[inline]
     fn drop_packet(&mut self, reason: DropReason) {
         self.ledger.dropped += 1;

@@ -36,11 +36,11 @@ impl<B: PacketBuf> Pipeline<B> {
     ) {
         let mtu = env.snap.ports[usize::from(member.port)].mtu;
         if pkt.len() - ETH_LEN > usize::from(mtu) {
-            return self.drop_packet(DropReason::MtuExceeded);
+            return self.discard(DropReason::MtuExceeded, pkt);
         }
         if let Some(vid) = member.vlan {
             if !insert_gap(&mut pkt, 12, 4) {
-                return self.drop_packet(DropReason::NoHeadroom);
+                return self.discard(DropReason::NoHeadroom, pkt);
             }
             let tag = &mut pkt.data_mut()[12..16];
             tag[..2].copy_from_slice(&ETHERTYPE_VLAN.to_be_bytes());
@@ -64,15 +64,15 @@ impl<B: PacketBuf> Pipeline<B> {
         let tunnels = &*self.shared.tunnels;
         let state = tunnels.state(tunnel);
         let Some(rewrite) = self.rewrites.get(tunnels, tunnel, state, env.snap) else {
-            return self.drop_packet(DropReason::VtepUnresolved);
+            return self.discard(DropReason::VtepUnresolved, pkt);
         };
         tunnels.touch(tunnel, env.now);
         let inner_len = pkt.len();
         if inner_len + OUTER_IP_OVERHEAD > usize::from(u.mtu) {
-            return self.drop_packet(DropReason::MtuExceeded);
+            return self.discard(DropReason::MtuExceeded, pkt);
         }
         if !pkt.prepend(ENCAP_LEN) {
-            return self.drop_packet(DropReason::NoHeadroom);
+            return self.discard(DropReason::NoHeadroom, pkt);
         }
         self.ip_ident = self.ip_ident.wrapping_add(1);
         let sport = source_port(hash, u.src_port_min, u.src_port_max);
@@ -84,25 +84,31 @@ impl<B: PacketBuf> Pipeline<B> {
         self.send(io, UNDERLAY_PORT, pkt);
     }
 
-    /// Encapsulates to the VTEP at `vtep` (a flood-list address): asks the
-    /// control thread to track it if it has not heard of it.
+    /// Encapsulates to the VTEP at `vtep`, entry `index` of VNI `slot`'s
+    /// flood list: asks the control thread to track it if it has not heard
+    /// of it.
+    // As `flood`: distinct hot inputs.
+    #[allow(clippy::too_many_arguments)]
     fn encap_to_addr<IO: PortIo<Buf = B>>(
         &mut self,
         io: &mut IO,
         env: &Env,
+        slot: u16,
+        index: usize,
         vni: u32,
         vtep: Ipv4Addr,
         hash: u32,
         pkt: B,
     ) {
-        match self.shared.tunnels.id(vtep.into()) {
+        let tunnels = &*self.shared.tunnels;
+        match self.flood_ids.get(tunnels, env.snap, slot, index, vtep) {
             Some(tunnel) => self.encap_to(io, env, vni, tunnel, hash, pkt),
             None => {
                 // Keyed apart from MAC keys (tag bit 63 set, like theirs, but
                 // the upper half zero, which no MAC key has).
                 let key = (1 << 63) | u64::from(u32::from(vtep));
                 self.notify(env, key, 0, Event::VtepMiss { vtep });
-                self.drop_packet(DropReason::VtepUnresolved);
+                self.discard(DropReason::VtepUnresolved, pkt);
             }
         }
     }
@@ -145,7 +151,7 @@ impl<B: PacketBuf> Pipeline<B> {
         let local_count = ports.clone().count();
         let total = local_count + vteps.len();
         if total == 0 {
-            return self.drop_packet(DropReason::FloodNoTarget);
+            return self.discard(DropReason::FloodNoTarget, pkt);
         }
         let vc = &self.counters.vnis[usize::from(slot)];
         vc.flood_to_ports.add(local_count as u64);
@@ -180,10 +186,78 @@ impl<B: PacketBuf> Pipeline<B> {
                 self.deliver_local(io, env, member, copy);
             }
         }
-        for &vtep in vteps {
+        for (index, &vtep) in vteps.iter().enumerate() {
             if let Some(copy) = next_copy(io, self) {
-                self.encap_to_addr(io, env, vni.vni, vtep, hash, copy);
+                self.encap_to_addr(io, env, slot, index, vni.vni, vtep, hash, copy);
             }
         }
+    }
+}
+
+/// One worker's tunnel ids of the flood lists' VTEPs, by VNI slot and list
+/// entry, so a flood copy does not hash the address. An entry is checked
+/// with [`crate::tables::tunnel::TunnelTable::holds`] before use (the id may
+/// have been handed to another VTEP) and looked up again if it fails; a
+/// slot's entries start over when the snapshot changes, as the
+/// `RewriteCache`'s do.
+#[derive(Default)]
+pub(super) struct FloodIds {
+    /// By VNI slot: the snapshot generation the entries belong to, and the
+    /// ids by flood-list index (None: not looked up, or not tracked).
+    slots: Vec<(u64, Vec<Option<TunnelId>>)>,
+}
+
+impl FloodIds {
+    /// The tunnel of entry `index` (address `vtep`) of VNI `slot`'s flood
+    /// list under `snap`; None if the control thread does not track it.
+    #[inline]
+    pub(super) fn get(
+        &mut self,
+        tunnels: &crate::tables::tunnel::TunnelTable,
+        snap: &crate::snapshot::Snapshot,
+        slot: u16,
+        index: usize,
+        vtep: Ipv4Addr,
+    ) -> Option<TunnelId> {
+        let ids = self.ids(snap, slot);
+        if let Some(Some(id)) = ids.get(index) {
+            if tunnels.holds(*id, vtep.into()) {
+                return Some(*id);
+            }
+        }
+        let id = tunnels.id(vtep.into())?;
+        if let Some(entry) = ids.get_mut(index) {
+            *entry = Some(id);
+        }
+        Some(id)
+    }
+
+    /// The entries of VNI `slot`, emptied if they belong to another snapshot.
+    #[inline]
+    fn ids(&mut self, snap: &crate::snapshot::Snapshot, slot: u16) -> &mut Vec<Option<TunnelId>> {
+        let i = usize::from(slot);
+        if self.slots.len() <= i {
+            self.grow(i);
+        }
+        let (generation, ids) = &mut self.slots[i];
+        if *generation != snap.generation {
+            Self::refill(ids, snap, slot);
+            *generation = snap.generation;
+        }
+        ids
+    }
+
+    /// Makes room for slot `i` (configuration changes only).
+    #[cold]
+    fn grow(&mut self, i: usize) {
+        self.slots.resize_with(i + 1, || (u64::MAX, Vec::new()));
+    }
+
+    /// Clears a slot's ids for a new snapshot (configuration changes only).
+    #[cold]
+    fn refill(ids: &mut Vec<Option<TunnelId>>, snap: &crate::snapshot::Snapshot, slot: u16) {
+        let n = snap.vni(slot).map_or(0, |v| v.flood_vteps.len());
+        ids.clear();
+        ids.resize(n, None);
     }
 }

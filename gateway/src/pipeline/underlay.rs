@@ -34,24 +34,24 @@ impl<B: PacketBuf> Pipeline<B> {
     pub(super) fn handle_underlay<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, env: &Env, pkt: B) {
         let l2 = match parse_l2(pkt.data()) {
             Ok(l2) => l2,
-            Err(e) => return self.drop_packet(wire_drop(e, DropReason::MalformedL2)),
+            Err(e) => return self.discard(wire_drop(e, DropReason::MalformedL2), pkt),
         };
         if l2.vlan.is_some() {
-            return self.drop_packet(DropReason::UnderlayVlanTag);
+            return self.discard(DropReason::UnderlayVlanTag, pkt);
         }
         // Broadcast is for ARP only: VXLAN to us comes to our MAC.
         let broadcast_arp = l2.dst == BROADCAST_MAC && l2.ethertype == ETHERTYPE_ARP;
         if l2.dst != env.snap.underlay.mac && !broadcast_arp {
-            return self.drop_packet(DropReason::NotOurMac);
+            return self.discard(DropReason::NotOurMac, pkt);
         }
         match l2.ethertype {
             ETHERTYPE_IPV4 => {}
             ETHERTYPE_ARP => return self.arp(io, env, pkt),
-            _ => return self.drop_packet(DropReason::UnsupportedEthertype),
+            _ => return self.discard(DropReason::UnsupportedEthertype, pkt),
         }
         match self.check_vxlan(env, pkt.data()) {
             Ok(d) => self.decapsulate(io, env, d, pkt),
-            Err(Some(reason)) => self.drop_packet(reason),
+            Err(Some(reason)) => self.discard(reason, pkt),
             Err(None) => self.icmp_echo(io, env, pkt),
         }
     }
@@ -113,7 +113,7 @@ impl<B: PacketBuf> Pipeline<B> {
 
     fn decapsulate<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, env: &Env, d: Decap, mut pkt: B) {
         let Some(vni) = env.snap.vni(d.slot) else {
-            return self.drop_packet(DropReason::UnknownVni);
+            return self.discard(DropReason::UnknownVni, pkt);
         };
         let tunnel = self.source_tunnel(d.vtep);
         if let Some(t) = tunnel {
@@ -125,7 +125,7 @@ impl<B: PacketBuf> Pipeline<B> {
         dst.copy_from_slice(&inner[..6]);
         src.copy_from_slice(&inner[6..12]);
         if is_multicast_mac(&src) || src == [0; 6] {
-            return self.drop_packet(DropReason::BadSourceMac);
+            return self.discard(DropReason::BadSourceMac, pkt);
         }
         let source = Source::Tunnel {
             vtep: d.vtep,
@@ -135,7 +135,7 @@ impl<B: PacketBuf> Pipeline<B> {
 
         let padding = pkt.len() - d.inner_start - d.inner_len;
         if !pkt.trim(padding) || !pkt.adj(d.inner_start) {
-            return self.drop_packet(DropReason::Truncated);
+            return self.discard(DropReason::Truncated, pkt);
         }
         self.count_decap(d.slot, d.inner_len);
 
@@ -146,7 +146,7 @@ impl<B: PacketBuf> Pipeline<B> {
             Some(MacDest::Local { port, vlan }) => {
                 self.deliver_local(io, env, crate::snapshot::Member { port, vlan }, pkt)
             }
-            Some(MacDest::Remote { .. }) => self.drop_packet(DropReason::SplitHorizon),
+            Some(MacDest::Remote { .. }) => self.discard(DropReason::SplitHorizon, pkt),
             None => self.flood(io, env, d.slot, vni, None, FloodScope::PortsOnly, pkt),
         }
     }
@@ -190,13 +190,13 @@ impl<B: PacketBuf> Pipeline<B> {
     fn arp<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, env: &Env, mut pkt: B) {
         let u = &env.snap.underlay;
         let Ok(arp) = ArpPacket::new_checked(&pkt.data()[ETH_LEN..]) else {
-            return self.drop_packet(DropReason::ArpIgnored);
+            return self.discard(DropReason::ArpIgnored, pkt);
         };
         let (ip, mac, op) = (arp.sender_ip(), arp.sender_mac(), arp.operation());
         let to_us = arp.target_ip() == u.ip;
         let announcement = arp.target_ip() == ip || op == ARP_REPLY;
         if !(to_us || announcement) || !u.is_vtep_source(ip) {
-            return self.drop_packet(DropReason::ArpIgnored);
+            return self.discard(DropReason::ArpIgnored, pkt);
         }
         self.counters.arp_seen.inc();
         if self.events.try_send(Event::ArpSeen { ip, mac }).is_err() {
@@ -204,7 +204,7 @@ impl<B: PacketBuf> Pipeline<B> {
         }
         if to_us && op == ARP_REQUEST {
             if turn_request_into_reply(pkt.data_mut(), u.mac).is_err() {
-                return self.drop_packet(DropReason::ArpIgnored);
+                return self.discard(DropReason::ArpIgnored, pkt);
             }
             self.counters.arp_replies_sent.inc();
             self.send(io, UNDERLAY_PORT, pkt);
@@ -224,7 +224,7 @@ impl<B: PacketBuf> Pipeline<B> {
             })
             .is_some();
         if !ok || turn_echo_request_into_reply(&mut pkt.data_mut()[ETH_LEN..]).is_err() {
-            return self.drop_packet(DropReason::IcmpIgnored);
+            return self.discard(DropReason::IcmpIgnored, pkt);
         }
         let our_mac = env.snap.underlay.mac;
         let data = pkt.data_mut();
