@@ -2,8 +2,8 @@
 //! forwarding, encapsulation to the VTEP that owns the destination, or
 //! flooding (local ports and head-end replication).
 
+use super::flood::FloodScope;
 use super::learn::Source;
-use super::output::FloodScope;
 use super::{wire_drop, Env, Pipeline};
 use crate::buf::{remove_gap, PacketBuf};
 use crate::counters::DropReason;

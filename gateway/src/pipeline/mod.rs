@@ -1,12 +1,20 @@
 //! Per-packet processing, run to completion on the worker that received it.
 //!
-//! A frame from the underlay goes through [`underlay`] (ARP, ICMP echo,
-//! strict VXLAN decapsulation); a frame from a physical port goes through
-//! [`bridge`] (VLAN to VNI, learning, forwarding). Both end in [`output`]:
-//! local delivery, encapsulation, or flooding with split horizon.
+//! One file per job, in the order a frame meets them: this file takes the
+//! burst (`handle_burst`: the port picks the path once per burst); from
+//! the underlay, [`underlay`] checks the outer Ethernet header and answers
+//! ARP and ICMP echo, and [`decap`] validates and strips VXLAN; from a
+//! physical port, [`bridge`] maps the VLAN to a VNI. Both learn in
+//! [`learn`], then a frame goes to [`encap`] (into a tunnel), [`flood`]
+//! (copies to the VNI's members and flood-list VTEPs, split horizon) or
+//! [`output`] (local delivery), which also holds the TX batches and the
+//! burst's drops. [`verdict`] checks that each packet ended sent, dropped
+//! with a reason, or consumed; [`tally`] gathers counts in locals.
 
 mod bridge;
+mod decap;
 pub mod encap;
+mod flood;
 mod learn;
 mod output;
 mod tally;
@@ -49,7 +57,7 @@ pub struct Pipeline<B: PacketBuf> {
     /// Outer headers by tunnel id, ready to copy.
     rewrites: encap::RewriteCache,
     /// Tunnel ids of the flood lists' VTEPs.
-    flood_ids: output::FloodIds,
+    flood_ids: flood::FloodIds,
     /// The last decapsulated frame's outer source and its tunnel.
     last_source: Option<(std::net::Ipv4Addr, crate::tables::TunnelId)>,
     /// The last VXLAN VNI seen and its slot (frames of a burst mostly share one).
@@ -90,7 +98,7 @@ impl<B: PacketBuf> Pipeline<B> {
             recent_events: RecentFilter::default(),
             ip_ident: 0,
             rewrites: encap::RewriteCache::new(crate::shared::TUNNEL_IDS),
-            flood_ids: output::FloodIds::default(),
+            flood_ids: flood::FloodIds::default(),
             last_source: None,
             last_vni: None,
             tally: Tally::default(),
@@ -126,16 +134,6 @@ impl<B: PacketBuf> Pipeline<B> {
         pc.rx_packets.add(n as u64);
         pc.rx_bytes.add(bytes);
         self.free_dropped(io);
-    }
-
-    /// Frees the packets dropped so far, all in one call.
-    #[inline]
-    fn free_dropped<IO: PortIo<Buf = B>>(&mut self, io: &mut IO) {
-        if !self.dropped.is_empty() {
-            io.free_bulk(self.dropped.held_slots());
-            let n = self.dropped.len();
-            self.dropped.consumed(n);
-        }
     }
 
     /// Handles one received frame (a burst of one).
@@ -241,41 +239,6 @@ impl<B: PacketBuf> Pipeline<B> {
         if let Some(((t, v), p, b)) = self.tally.tunnel_tx.add((tunnel, vtep), bytes as u64) {
             self.counters.tunnels[t.index()].add_tx(v, p, b);
         }
-    }
-
-    fn flush_port<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, port: u8) {
-        let i = usize::from(port);
-        let batch = &mut self.tx[i];
-        let queued = batch.len();
-        let mut bytes = std::mem::take(&mut self.tx_bytes[i]);
-        let sent = io.tx_burst(port, batch.held_slots());
-        batch.consumed(sent);
-        if sent < queued {
-            // Rare: only the unsent rest is walked, and joins the drops.
-            for p in batch.drain() {
-                bytes -= p.len() as u64;
-                if let Err(p) = self.dropped.push(p) {
-                    drop(p);
-                }
-            }
-            self.counters.drops[DropReason::TxQueueFull as usize].add((queued - sent) as u64);
-        }
-        let pc = &self.counters.ports[i];
-        pc.tx_packets.add(sent as u64);
-        pc.tx_bytes.add(bytes);
-    }
-
-    /// Queues `pkt` for `port`, transmitting the batch first if it is full.
-    #[inline]
-    fn send<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, port: u8, pkt: B) {
-        self.ledger.sent += 1;
-        let i = usize::from(port);
-        if self.tx[i].is_full() {
-            self.flush_port(io, port);
-        }
-        self.tx_bytes[i] += pkt.len() as u64;
-        // The batch has room after a flush.
-        let _ = self.tx[i].push(pkt);
     }
 
     /// Where `mac` of VNI `slot` lives, if known and still valid under the
