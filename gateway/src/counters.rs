@@ -110,8 +110,11 @@ drop_reasons! {
     IcmpIgnored => "icmp_ignored": "ICMP to our VTEP address other than a valid echo request",
 }
 
-/// Packet and byte counts of one port.
+/// Packet and byte counts of one port. Each counter block is aligned to a
+/// cache line, so one worker's writes never share a line with another
+/// worker's (or with unrelated data a scrape reads).
 #[derive(Default, Debug)]
+#[repr(align(64))]
 pub struct PortCounters {
     pub rx_packets: Counter,
     pub rx_bytes: Counter,
@@ -121,6 +124,7 @@ pub struct PortCounters {
 
 /// Traffic of one VNI, by direction through the tunnel.
 #[derive(Default, Debug)]
+#[repr(align(64))]
 pub struct VniCounters {
     /// Frames from physical ports sent into the overlay (one per frame, not per replica).
     pub encap_packets: Counter,
@@ -155,6 +159,7 @@ impl VniCounters {
 /// an id to another VTEP after the first is forgotten, so the slot records
 /// whose counts it holds and starts over for a new owner.
 #[derive(Default, Debug)]
+#[repr(align(64))]
 pub struct TunnelCounters {
     /// Tagged IPv4 address of the VTEP counted here (0: none yet). Odd
     /// states are never visible: the owner is cleared while counts reset.
@@ -234,8 +239,28 @@ impl TunnelCounters {
     }
 }
 
-/// Everything one worker counts.
+/// Drop counts by [`DropReason`], in a block of whole cache lines.
 #[derive(Debug)]
+#[repr(align(64))]
+pub struct DropCounters([Counter; DropReason::COUNT]);
+
+impl Default for DropCounters {
+    fn default() -> Self {
+        DropCounters(std::array::from_fn(|_| Counter::default()))
+    }
+}
+
+impl std::ops::Deref for DropCounters {
+    type Target = [Counter];
+    fn deref(&self) -> &[Counter] {
+        &self.0
+    }
+}
+
+/// Everything one worker counts (one writer: the worker; readers: scrapes).
+/// Cache-line aligned, like each of its counter blocks.
+#[derive(Debug)]
+#[repr(align(64))]
 pub struct WorkerCounters {
     /// By port index (0 is the underlay).
     pub ports: Box<[PortCounters]>,
@@ -244,7 +269,7 @@ pub struct WorkerCounters {
     /// By tunnel id (see [`crate::tables::TunnelId`]).
     pub tunnels: Box<[TunnelCounters]>,
     /// By [`DropReason`].
-    pub drops: Box<[Counter]>,
+    pub drops: Box<DropCounters>,
     /// TSC cycles spent in loop iterations that handled at least one packet.
     pub busy_cycles: Counter,
     /// Packets received and handled.
@@ -273,7 +298,7 @@ impl WorkerCounters {
             tunnels: (0..crate::shared::TUNNEL_IDS)
                 .map(|_| TunnelCounters::default())
                 .collect(),
-            drops: (0..DropReason::COUNT).map(|_| Counter::default()).collect(),
+            drops: Box::default(),
             busy_cycles: Counter::default(),
             packets: Counter::default(),
             polls: Counter::default(),
@@ -330,6 +355,24 @@ mod tests {
         assert_eq!(c.read(), Some((a, [1, 100, 2, 120])));
         c.count_tx(b, 70);
         assert_eq!(c.read(), Some((b, [0, 0, 1, 70])));
+    }
+
+    #[test]
+    fn counter_blocks_fill_whole_cache_lines() {
+        use std::mem::{align_of, size_of};
+        assert_eq!(align_of::<PortCounters>(), 64);
+        assert_eq!(size_of::<VniCounters>() % 64, 0);
+        assert_eq!(size_of::<TunnelCounters>() % 64, 0);
+        assert_eq!(size_of::<DropCounters>() % 64, 0);
+        let c = WorkerCounters::new(3, 2);
+        for addr in [
+            std::ptr::from_ref(&c.ports[1]) as usize,
+            std::ptr::from_ref(&c.vnis[1]) as usize,
+            std::ptr::from_ref(&c.tunnels[1]) as usize,
+            std::ptr::from_ref(&*c.drops) as usize,
+        ] {
+            assert_eq!(addr % 64, 0);
+        }
     }
 
     #[test]

@@ -25,6 +25,14 @@ pub trait PortIo {
     fn tx_burst(&mut self, port: u8, slots: &mut [Option<Self::Buf>]) -> usize;
     /// A fresh, empty buffer with the usual headroom, or None if the pool is empty.
     fn alloc(&mut self) -> Option<Self::Buf>;
+    /// Frees the packets in `slots` (dropped ones) and sets the slots to
+    /// `None`. The default drops them one by one; DPDK frees them with one
+    /// `rte_pktmbuf_free_bulk`.
+    fn free_bulk(&mut self, slots: &mut [Option<Self::Buf>]) {
+        for slot in slots {
+            *slot = None;
+        }
+    }
     /// A cycle counter (TSC) for busy-time accounting.
     fn cycles(&self) -> u64;
     /// A copy of `src` (a received, contiguous frame) to send out of
@@ -68,6 +76,9 @@ pub struct MemIo {
     pub tx_limit: Option<usize>,
     /// Simulated offloads by port (missing: none).
     pub offloads: Vec<Offloads>,
+    /// Calls of `free_bulk` and the packets they freed.
+    pub bulk_frees: usize,
+    pub bulk_freed: usize,
     cycles: u64,
 }
 
@@ -142,6 +153,13 @@ impl PortIo for MemIo {
             *budget = budget.checked_sub(1)?;
         }
         Some(VecBuf::empty())
+    }
+
+    fn free_bulk(&mut self, slots: &mut [Option<VecBuf>]) {
+        self.bulk_frees += 1;
+        for slot in slots {
+            self.bulk_freed += usize::from(slot.take().is_some());
+        }
     }
 
     fn cycles(&self) -> u64 {

@@ -124,6 +124,24 @@ impl PortIo for DpdkIo {
     }
 
     #[inline]
+    fn free_bulk(&mut self, slots: &mut [Option<Mbuf>]) {
+        // As in tx_burst, only the leading run of held slots goes to DPDK.
+        let held = slots.iter().take_while(|s| s.is_some()).count();
+        let count = held.min(u32::MAX as usize) as u32;
+        // SAFETY: the first `count` slots hold owned mbufs (layout as in
+        // rx_burst); rte_pktmbuf_free_bulk gives each back to its pool
+        // (whole chains), and we forget them instead of freeing them again.
+        unsafe { ffi::rte_pktmbuf_free_bulk(slots.as_mut_ptr().cast(), count) };
+        for slot in &mut slots[..count as usize] {
+            std::mem::forget(slot.take());
+        }
+        // Anything after a gap (never, from the pipeline) is freed singly.
+        for slot in &mut slots[count as usize..] {
+            *slot = None;
+        }
+    }
+
+    #[inline]
     fn cycles(&self) -> u64 {
         rdtsc()
     }

@@ -2,8 +2,8 @@
 //! forwarding, encapsulation to the VTEP that owns the destination, or
 //! flooding (local ports and head-end replication).
 
+use super::flood::FloodScope;
 use super::learn::Source;
-use super::output::FloodScope;
 use super::{wire_drop, Env, Pipeline};
 use crate::buf::{remove_gap, PacketBuf};
 use crate::counters::DropReason;
@@ -24,30 +24,30 @@ impl<B: PacketBuf> Pipeline<B> {
     ) {
         let l2 = match parse_l2(pkt.data()) {
             Ok(l2) => l2,
-            Err(e) => return self.drop_packet(wire_drop(e, DropReason::MalformedL2)),
+            Err(e) => return self.discard(wire_drop(e, DropReason::MalformedL2), pkt),
         };
         // The tag is in the bytes, or in the metadata where the port strips it.
         let vid = match offload::ingress_vid(io.offloads(port), &pkt, l2.vlan.map(|t| t.vid)) {
             Ok(vid) => vid,
-            Err(reason) => return self.drop_packet(reason),
+            Err(reason) => return self.discard(reason, pkt),
         };
         // VID 0 is a priority tag: the frame belongs to the untagged binding.
         let vlan = vid.filter(|&vid| vid != 0);
         let Some(slot) = env.snap.ports[usize::from(port)].vni_slot(vlan) else {
-            return self.drop_packet(DropReason::UnknownVlan);
+            return self.discard(DropReason::UnknownVlan, pkt);
         };
         let Some(vni) = env.snap.vni(slot) else {
-            return self.drop_packet(DropReason::UnknownVlan);
+            return self.discard(DropReason::UnknownVlan, pkt);
         };
         if is_multicast_mac(&l2.src) || l2.src == [0; 6] {
-            return self.drop_packet(DropReason::BadSourceMac);
+            return self.discard(DropReason::BadSourceMac, pkt);
         }
         let ingress = Member { port, vlan };
         self.learn(env, slot, vni, l2.src, Source::Port { port, vlan });
 
         // Inside the VNI frames travel untagged; egress adds what it needs.
         if l2.vlan.is_some() && !remove_gap(&mut pkt, 12, 4) {
-            return self.drop_packet(DropReason::Truncated);
+            return self.discard(DropReason::Truncated, pkt);
         }
         if is_multicast_mac(&l2.dst) {
             return self.flood(
@@ -64,7 +64,7 @@ impl<B: PacketBuf> Pipeline<B> {
             Some(MacDest::Local { port, vlan }) => {
                 let egress = Member { port, vlan };
                 if egress == ingress {
-                    self.drop_packet(DropReason::SameSegment);
+                    self.discard(DropReason::SameSegment, pkt);
                 } else {
                     self.deliver_local(io, env, egress, pkt);
                 }

@@ -1,8 +1,16 @@
-//! VXLAN encapsulation (RFC 7348 section 5) over an IPv4 underlay.
+//! VXLAN encapsulation (RFC 7348 section 5) over an IPv4 underlay: the
+//! tunnel's precomputed outer header ([`RewriteCache`]) is copied in front
+//! of the inner frame and fixed up per packet.
 
-use crate::snapshot::Snapshot;
+use super::{Env, Pipeline};
+use crate::buf::PacketBuf;
+use crate::counters::DropReason;
+use crate::io::PortIo;
+use crate::offload;
+use crate::snapshot::{Snapshot, VniPlan, UNDERLAY_PORT};
 use crate::tables::tunnel::{TunnelState, TunnelTable};
 use crate::tables::TunnelId;
+use crate::wire::flow::source_port;
 use crate::wire::{
     ethernet::{EthernetFrame, ETHERTYPE_IPV4},
     ipv4::{write_ipv4_header, PROTO_UDP},
@@ -183,6 +191,68 @@ impl RewriteCache {
             ));
         }
         slot.as_ref().map(|(_, _, t)| t)
+    }
+}
+
+impl<B: PacketBuf> Pipeline<B> {
+    /// Encapsulates an untagged frame of VNI `vni` into `tunnel`; `hash`
+    /// is its flow hash.
+    pub(super) fn encap_to<IO: PortIo<Buf = B>>(
+        &mut self,
+        io: &mut IO,
+        env: &Env,
+        vni: u32,
+        tunnel: TunnelId,
+        hash: u32,
+        mut pkt: B,
+    ) {
+        let u = &env.snap.underlay;
+        let tunnels = &*self.shared.tunnels;
+        let state = tunnels.state(tunnel);
+        let Some(rewrite) = self.rewrites.get(tunnels, tunnel, state, env.snap) else {
+            return self.discard(DropReason::VtepUnresolved, pkt);
+        };
+        let inner_len = pkt.len();
+        if inner_len + OUTER_IP_OVERHEAD > usize::from(u.mtu) {
+            return self.discard(DropReason::MtuExceeded, pkt);
+        }
+        tunnels.touch(tunnel, env.now);
+        if !pkt.prepend(ENCAP_LEN) {
+            return self.discard(DropReason::NoHeadroom, pkt);
+        }
+        self.ip_ident = self.ip_ident.wrapping_add(1);
+        let sport = source_port(hash, u.src_port_min, u.src_port_max);
+        let vtep = rewrite.vtep;
+        if let Some(out) = pkt.data_mut().first_chunk_mut::<ENCAP_LEN>() {
+            rewrite.emit(out, inner_len, self.ip_ident, sport, vni);
+        }
+        offload::offload_outer_ipv4_cksum(io.offloads(UNDERLAY_PORT), &mut pkt);
+        self.count_tunnel_tx(tunnel, vtep, pkt.len());
+        self.send(io, UNDERLAY_PORT, pkt);
+    }
+
+    /// Encapsulates one frame from physical port `ingress` to one VTEP,
+    /// counting it for the VNI.
+    // The inputs are all distinct and hot; a struct would only rename them.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn encap_unicast<IO: PortIo<Buf = B>>(
+        &mut self,
+        io: &mut IO,
+        env: &Env,
+        slot: u16,
+        vni: &VniPlan,
+        tunnel: TunnelId,
+        ingress: u8,
+        pkt: B,
+    ) {
+        self.count_encap(slot, pkt.len());
+        let hash = offload::flow_hash(
+            io.offloads(ingress),
+            ingress == UNDERLAY_PORT,
+            &pkt,
+            vni.vni,
+        );
+        self.encap_to(io, env, vni.vni, tunnel, hash, pkt);
     }
 }
 

@@ -1,12 +1,20 @@
 //! Per-packet processing, run to completion on the worker that received it.
 //!
-//! A frame from the underlay goes through [`underlay`] (ARP, ICMP echo,
-//! strict VXLAN decapsulation); a frame from a physical port goes through
-//! [`bridge`] (VLAN to VNI, learning, forwarding). Both end in [`output`]:
-//! local delivery, encapsulation, or flooding with split horizon.
+//! One file per job, in the order a frame meets them: this file takes the
+//! burst (`handle_burst`: the port picks the path once per burst); from
+//! the underlay, [`underlay`] checks the outer Ethernet header and answers
+//! ARP and ICMP echo, and [`decap`] validates and strips VXLAN; from a
+//! physical port, [`bridge`] maps the VLAN to a VNI. Both learn in
+//! [`learn`], then a frame goes to [`encap`] (into a tunnel), [`flood`]
+//! (copies to the VNI's members and flood-list VTEPs, split horizon) or
+//! [`output`] (local delivery), which also holds the TX batches and the
+//! burst's drops. [`verdict`] checks that each packet ended sent, dropped
+//! with a reason, or consumed; [`tally`] gathers counts in locals.
 
 mod bridge;
+mod decap;
 pub mod encap;
+mod flood;
 mod learn;
 mod output;
 mod tally;
@@ -48,6 +56,8 @@ pub struct Pipeline<B: PacketBuf> {
     ip_ident: u16,
     /// Outer headers by tunnel id, ready to copy.
     rewrites: encap::RewriteCache,
+    /// Tunnel ids of the flood lists' VTEPs.
+    flood_ids: flood::FloodIds,
     /// The last decapsulated frame's outer source and its tunnel.
     last_source: Option<(std::net::Ipv4Addr, crate::tables::TunnelId)>,
     /// The last VXLAN VNI seen and its slot (frames of a burst mostly share one).
@@ -56,6 +66,9 @@ pub struct Pipeline<B: PacketBuf> {
     tally: Tally,
     /// Verdicts of this poll's packets.
     ledger: Ledger,
+    /// Dropped packets, freed together at the end of the burst
+    /// ([`PortIo::free_bulk`]).
+    dropped: Batch<B>,
 }
 
 /// Per-poll counts, as runs of one key: a burst of one flow touches each
@@ -85,10 +98,12 @@ impl<B: PacketBuf> Pipeline<B> {
             recent_events: RecentFilter::default(),
             ip_ident: 0,
             rewrites: encap::RewriteCache::new(crate::shared::TUNNEL_IDS),
+            flood_ids: flood::FloodIds::default(),
             last_source: None,
             last_vni: None,
             tally: Tally::default(),
             ledger: Ledger::default(),
+            dropped: Batch::default(),
         }
     }
 
@@ -108,7 +123,7 @@ impl<B: PacketBuf> Pipeline<B> {
         for pkt in rx.drain() {
             bytes += pkt.len() as u64;
             if !pkt.is_contiguous() {
-                self.drop_packet(DropReason::MultiSegment);
+                self.discard(DropReason::MultiSegment, pkt);
             } else if underlay {
                 self.handle_underlay(io, env, pkt);
             } else {
@@ -118,6 +133,7 @@ impl<B: PacketBuf> Pipeline<B> {
         let pc = &self.counters.ports[usize::from(port)];
         pc.rx_packets.add(n as u64);
         pc.rx_bytes.add(bytes);
+        self.free_dropped(io);
     }
 
     /// Handles one received frame (a burst of one).
@@ -151,6 +167,7 @@ impl<B: PacketBuf> Pipeline<B> {
                 self.flush_port(io, port as u8);
             }
         }
+        self.free_dropped(io);
         self.publish_tally();
         let missing = self.ledger.close();
         if missing > 0 {
@@ -224,37 +241,6 @@ impl<B: PacketBuf> Pipeline<B> {
         }
     }
 
-    fn flush_port<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, port: u8) {
-        let i = usize::from(port);
-        let batch = &mut self.tx[i];
-        let queued = batch.len();
-        let mut bytes = std::mem::take(&mut self.tx_bytes[i]);
-        let sent = io.tx_burst(port, batch.held_slots());
-        batch.consumed(sent);
-        if sent < queued {
-            // Rare: only the unsent rest is walked.
-            let unsent: u64 = batch.drain().map(|p| p.wire_len() as u64).sum();
-            bytes -= unsent;
-            self.counters.drops[DropReason::TxQueueFull as usize].add((queued - sent) as u64);
-        }
-        let pc = &self.counters.ports[i];
-        pc.tx_packets.add(sent as u64);
-        pc.tx_bytes.add(bytes);
-    }
-
-    /// Queues `pkt` for `port`, transmitting the batch first if it is full.
-    #[inline]
-    fn send<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, port: u8, pkt: B) {
-        self.ledger.sent += 1;
-        let i = usize::from(port);
-        if self.tx[i].is_full() {
-            self.flush_port(io, port);
-        }
-        self.tx_bytes[i] += pkt.wire_len() as u64;
-        // The batch has room after a flush.
-        let _ = self.tx[i].push(pkt);
-    }
-
     /// Where `mac` of VNI `slot` lives, if known and still valid under the
     /// running snapshot (see [`Snapshot::serves`]).
     #[inline]
@@ -263,7 +249,20 @@ impl<B: PacketBuf> Pipeline<B> {
         env.snap.serves(slot, &dest).then_some(dest)
     }
 
-    /// Gives the packet at hand its verdict: dropped for `reason`.
+    /// Gives `pkt` its verdict: dropped for `reason`. It is freed with the
+    /// burst's other drops (or at once if a whole batch is waiting already).
+    /// Out of line: drops are the exception, and the hot paths stay small.
+    #[cold]
+    #[inline(never)]
+    fn discard(&mut self, reason: DropReason, pkt: B) {
+        self.drop_packet(reason);
+        if let Err(pkt) = self.dropped.push(pkt) {
+            drop(pkt);
+        }
+    }
+
+    /// Gives a packet that has no buffer (a copy or control frame that
+    /// could not be made) its verdict: dropped for `reason`.
     #[inline]
     fn drop_packet(&mut self, reason: DropReason) {
         self.ledger.dropped += 1;

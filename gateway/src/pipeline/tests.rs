@@ -653,3 +653,45 @@ fn every_packet_gets_a_verdict_on_every_path() {
     assert!(rig.drops(DropReason::NoMbuf) > 0);
     assert_eq!(rig.shared.workers[0].no_verdict.get(), 0);
 }
+
+#[test]
+fn drops_of_a_burst_are_freed_in_one_call() {
+    let mut rig = Rig::resolved();
+    let inner = host_udp(HOST_P0, HOST_V1, 1, 20);
+    let good = vxlan_from(VTEP1, VTEP1_MAC, 100, &inner);
+    let unknown_vni = vxlan_from(VTEP1, VTEP1_MAC, 4242, &inner);
+    let mut bad_csum = good.clone();
+    bad_csum[24] ^= 0xff;
+    let before = (
+        rig.worker.io_mut().bulk_frees,
+        rig.worker.io_mut().bulk_freed,
+    );
+    for f in [&unknown_vni, &good, &bad_csum, &unknown_vni, &good] {
+        rig.inject(0, f);
+    }
+    // One more drop from a physical port: another burst, another call.
+    rig.inject(1, &tag(&host_udp(HOST_V1, HOST_P0, 1, 10), 99));
+    rig.worker.poll_once();
+    let io = rig.worker.io_mut();
+    assert_eq!(io.bulk_freed - before.1, 4, "every dropped packet freed");
+    assert_eq!(io.bulk_frees - before.0, 2, "once per burst with drops");
+    assert_eq!(rig.take(1).len(), 2, "the good ones still go out");
+    assert_eq!(rig.drops(DropReason::UnknownVni), 2);
+    assert_eq!(rig.drops(DropReason::UnknownVlan), 1);
+}
+
+#[test]
+fn unsent_frames_of_a_full_tx_queue_are_freed_in_bulk() {
+    let mut rig = Rig::resolved();
+    rig.worker.io_mut().tx_limit = Some(1);
+    let before = rig.worker.io_mut().bulk_freed;
+    // Each floods to ports 1 and 2; each port takes one of its three.
+    for i in 0..3 {
+        let inner = host_udp(HOST_P0, HOST_V1, i, 10);
+        rig.inject(0, &vxlan_from(VTEP1, VTEP1_MAC, 100, &inner));
+    }
+    rig.worker.poll_once();
+    assert_eq!(rig.drops(DropReason::TxQueueFull), 4);
+    assert_eq!(rig.worker.io_mut().bulk_freed - before, 4);
+    assert_eq!(rig.shared.workers[0].no_verdict.get(), 0);
+}

@@ -1,0 +1,171 @@
+//! VXLAN decapsulation (RFC 7348), strict: our VTEP IP, a VTEP source,
+//! no outer fragments, the VXLAN port, the I flag, a known VNI, no inner
+//! VLAN tag. The inner frame's source is learned, then it is delivered to
+//! its local binding or flooded to the VNI's ports (never back into the
+//! overlay: split horizon).
+
+use super::flood::FloodScope;
+use super::learn::Source;
+use super::{wire_drop, Env, Pipeline};
+use crate::buf::{PacketBuf, RxCksum};
+use crate::counters::DropReason;
+use crate::io::PortIo;
+use crate::offload;
+use crate::tables::{MacDest, TunnelId};
+use crate::wire::ethernet::{ETHERTYPE_QINQ, ETHERTYPE_VLAN, HEADER_LEN as ETH_LEN};
+use crate::wire::ipv4::{Ipv4Packet, PROTO_ICMP, PROTO_UDP};
+use crate::wire::is_multicast_mac;
+use crate::wire::udp::UdpPacket;
+use crate::wire::vxlan::VxlanHeader;
+use std::net::Ipv4Addr;
+
+/// Where the inner frame sits in a VXLAN packet that passed every check.
+pub(super) struct Decap {
+    slot: u16,
+    vtep: Ipv4Addr,
+    inner_start: usize,
+    inner_len: usize,
+}
+
+impl<B: PacketBuf> Pipeline<B> {
+    /// Validates an IPv4 frame as VXLAN for us. `Err(None)` means "ICMP to
+    /// our address", which is not VXLAN but not a drop either. `cksum` is
+    /// the driver's verdict on the IPv4 checksum (Unknown: computed here).
+    pub(super) fn check_vxlan(
+        &mut self,
+        env: &Env,
+        frame: &[u8],
+        cksum: RxCksum,
+    ) -> Result<Decap, Option<DropReason>> {
+        let u = &env.snap.underlay;
+        let ip = Ipv4Packet::new_checked(&frame[ETH_LEN..])
+            .map_err(|e| Some(wire_drop(e, DropReason::MalformedIpv4)))?;
+        if !offload::ipv4_checksum_ok(cksum, || ip.verify_checksum()) {
+            return Err(Some(DropReason::BadIpv4Checksum));
+        }
+        if ip.dst_addr() != u.ip {
+            return Err(Some(DropReason::NotOurVtepIp));
+        }
+        if !u.is_vtep_source(ip.src_addr()) {
+            return Err(Some(DropReason::BadOuterSource));
+        }
+        if ip.is_fragment() {
+            return Err(Some(DropReason::OuterFragment));
+        }
+        match ip.protocol() {
+            PROTO_UDP => {}
+            PROTO_ICMP => return Err(None),
+            _ => return Err(Some(DropReason::NotVxlan)),
+        }
+        // A UDP length below 8 (malformed) is not VXLAN; a cut-short one is truncated.
+        let udp = UdpPacket::new_checked(ip.payload())
+            .map_err(|e| Some(wire_drop(e, DropReason::NotVxlan)))?;
+        if udp.dst_port() != u.udp_port {
+            return Err(Some(DropReason::WrongUdpPort));
+        }
+        let vxlan =
+            VxlanHeader::new_checked(udp.payload()).map_err(|_| Some(DropReason::Truncated))?;
+        if !vxlan.has_vni_flag() {
+            return Err(Some(DropReason::BadVxlanFlags));
+        }
+        let slot = self
+            .vni_slot(env, vxlan.vni())
+            .ok_or(Some(DropReason::UnknownVni))?;
+        let inner_start = ETH_LEN + ip.header_len() + 8 + 8;
+        // The UDP length bounds the inner frame; anything after is padding.
+        let inner_len = udp.payload().len() - 8;
+        if inner_len < ETH_LEN {
+            return Err(Some(DropReason::Truncated));
+        }
+        let inner_type = u16::from_be_bytes([frame[inner_start + 12], frame[inner_start + 13]]);
+        if inner_type == ETHERTYPE_VLAN || inner_type == ETHERTYPE_QINQ {
+            return Err(Some(DropReason::InnerVlanTag));
+        }
+        Ok(Decap {
+            slot,
+            vtep: ip.src_addr(),
+            inner_start,
+            inner_len,
+        })
+    }
+
+    pub(super) fn decapsulate<IO: PortIo<Buf = B>>(
+        &mut self,
+        io: &mut IO,
+        env: &Env,
+        d: Decap,
+        mut pkt: B,
+    ) {
+        let Some(vni) = env.snap.vni(d.slot) else {
+            return self.discard(DropReason::UnknownVni, pkt);
+        };
+        let tunnel = self.source_tunnel(d.vtep);
+        if let Some(t) = tunnel {
+            self.count_tunnel_rx(t, d.vtep, pkt.len());
+            // A VTEP that sends to us is in use, even if none of its MACs
+            // could be learned (limit hit): keep it, its id and its counters.
+            self.shared.tunnels.touch(t, env.now);
+        }
+        let inner = &pkt.data()[d.inner_start..d.inner_start + d.inner_len];
+        let mut dst = [0u8; 6];
+        let mut src = [0u8; 6];
+        dst.copy_from_slice(&inner[..6]);
+        src.copy_from_slice(&inner[6..12]);
+        if is_multicast_mac(&src) || src == [0; 6] {
+            return self.discard(DropReason::BadSourceMac, pkt);
+        }
+        let source = Source::Tunnel {
+            vtep: d.vtep,
+            tunnel,
+        };
+        self.learn(env, d.slot, vni, src, source);
+
+        let padding = pkt.len() - d.inner_start - d.inner_len;
+        if !pkt.trim(padding) || !pkt.adj(d.inner_start) {
+            return self.discard(DropReason::Truncated, pkt);
+        }
+        self.count_decap(d.slot, d.inner_len);
+
+        if is_multicast_mac(&dst) {
+            return self.flood(io, env, d.slot, vni, None, FloodScope::PortsOnly, pkt);
+        }
+        match self.destination(env, d.slot, &dst) {
+            Some(MacDest::Local { port, vlan }) => {
+                self.deliver_local(io, env, crate::snapshot::Member { port, vlan }, pkt)
+            }
+            Some(MacDest::Remote { .. }) => self.discard(DropReason::SplitHorizon, pkt),
+            None => self.flood(io, env, d.slot, vni, None, FloodScope::PortsOnly, pkt),
+        }
+    }
+
+    /// The slot of a VXLAN VNI, remembered from the last packet (and the
+    /// snapshot it was looked up in) instead of searched every time.
+    #[inline]
+    fn vni_slot(&mut self, env: &Env, vni: u32) -> Option<u16> {
+        let generation = env.snap.generation;
+        if let Some((g, v, slot)) = self.last_vni {
+            if g == generation && v == vni {
+                return Some(slot);
+            }
+        }
+        let slot = env.snap.vni_slot(vni)?;
+        self.last_vni = Some((generation, vni, slot));
+        Some(slot)
+    }
+
+    /// The tunnel of a decapsulated frame's outer source, remembered from
+    /// the last packet: frames of one burst mostly come from one VTEP, and
+    /// checking that the id still names it is cheaper than the hash.
+    #[inline]
+    fn source_tunnel(&mut self, vtep: Ipv4Addr) -> Option<TunnelId> {
+        let tunnels = &self.shared.tunnels;
+        if let Some((addr, id)) = self.last_source {
+            if addr == vtep && tunnels.holds(id, vtep.into()) {
+                return Some(id);
+            }
+        }
+        let id = tunnels.id(vtep.into())?;
+        self.last_source = Some((vtep, id));
+        Some(id)
+    }
+}
