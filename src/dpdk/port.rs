@@ -38,6 +38,15 @@ fn offloads_on(rx: u64, tx: u64) -> Offloads {
     }
 }
 
+/// Drivers that transmit chained mbufs correctly without advertising
+/// `RTE_ETH_TX_OFFLOAD_MULTI_SEGS` in 22.11: `net_pcap` reads a chain with
+/// `rte_pktmbuf_read` (up to its 9018-byte snap length, more than a frame
+/// here can be) and `net_null` only frees it. Flood copies may share the
+/// payload on them.
+fn takes_chained_tx(driver: &str) -> bool {
+    matches!(driver, "net_pcap" | "net_null")
+}
+
 /// Receive/transmit descriptors per queue (adjusted to the device's limits).
 const RX_DESC: u16 = 1024;
 const TX_DESC: u16 = 1024;
@@ -198,7 +207,8 @@ impl Port {
         }
         conf.rxmode.offloads = rx_on;
         conf.txmode.offloads = tx_on;
-        let offloads = offloads_on(rx_on, tx_on);
+        let mut offloads = offloads_on(rx_on, tx_on);
+        offloads.tx_multi_segs |= takes_chained_tx(&driver);
         // SAFETY: valid port id and config.
         check(|| format!("port {name}: configure"), unsafe {
             ffi::rte_eth_dev_configure(id, rx_queues, tx_queues, &conf)
