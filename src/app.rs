@@ -182,8 +182,19 @@ pub fn run(config: Config, config_file: &Path) -> Result<()> {
         idle_sleep_us: d.idle_sleep_us,
     };
     let port_ids: Vec<u16> = ports.iter().map(|p| p.id).collect();
-    let offloads: Vec<_> = ports.iter().map(|p| p.offloads).collect();
-    let share_min = flood_share_min(std::env::var("VTEPGW_FLOOD_SHARE_MIN").ok().as_deref());
+    let share_env = std::env::var("VTEPGW_FLOOD_SHARE_MIN").ok();
+    let share_min = flood_share_min(share_env.as_deref());
+    // Asked for by length: also share on ports that chain in software
+    // (net_pcap, net_null), to measure it there.
+    let asked = share_env.is_some_and(|v| v.trim().parse::<usize>().is_ok());
+    let offloads: Vec<_> = ports
+        .iter()
+        .map(|p| {
+            let mut o = p.offloads;
+            o.tx_multi_segs |= asked && p.software_chains;
+            o
+        })
+        .collect();
     tracing::info!(
         ?share_min,
         "flood copies share the payload from this length on multi-segment ports"

@@ -41,8 +41,9 @@ fn offloads_on(rx: u64, tx: u64) -> Offloads {
 /// Drivers that transmit chained mbufs correctly without advertising
 /// `RTE_ETH_TX_OFFLOAD_MULTI_SEGS` in 22.11: `net_pcap` reads a chain with
 /// `rte_pktmbuf_read` (up to its 9018-byte snap length, more than a frame
-/// here can be) and `net_null` only frees it. Flood copies may share the
-/// payload on them.
+/// here can be) and `net_null` only frees it. Sharing flood payloads does
+/// not pay on them (net_pcap copies the chain anyway; perf/README.md), so
+/// it is only for measurements that ask for it.
 fn takes_chained_tx(driver: &str) -> bool {
     matches!(driver, "net_pcap" | "net_null")
 }
@@ -81,6 +82,8 @@ pub struct Port {
     sized_iface: Option<kernel_if::SizedIface>,
     /// The offloads enabled on it.
     pub offloads: Offloads,
+    /// It takes chained frames in software ([`takes_chained_tx`]).
+    pub software_chains: bool,
 }
 
 /// How many receive queues a port gets for `workers` workers: one per
@@ -207,8 +210,8 @@ impl Port {
         }
         conf.rxmode.offloads = rx_on;
         conf.txmode.offloads = tx_on;
-        let mut offloads = offloads_on(rx_on, tx_on);
-        offloads.tx_multi_segs |= takes_chained_tx(&driver);
+        let offloads = offloads_on(rx_on, tx_on);
+        let software_chains = takes_chained_tx(&driver);
         // SAFETY: valid port id and config.
         check(|| format!("port {name}: configure"), unsafe {
             ffi::rte_eth_dev_configure(id, rx_queues, tx_queues, &conf)
@@ -282,6 +285,7 @@ impl Port {
             rx_queues,
             sized_iface,
             offloads,
+            software_chains,
         })
     }
 
