@@ -1,10 +1,12 @@
-//! Frames from physical ports: VLAN to VNI, source learning, then local
-//! forwarding, encapsulation to the VTEP that owns the destination, or
-//! flooding (local ports and head-end replication).
+//! Frames from physical ports, in the stages of a burst: classify (VLAN
+//! to VNI, untag), look up every frame's source and destination MAC, then
+//! learn and forward: locally, encapsulated to the VTEP that owns the
+//! destination, or flooded (local ports and head-end replication).
 
 use super::flood::FloodScope;
 use super::learn::Source;
-use super::{wire_drop, Env, Pipeline};
+use super::lookup::{look_up_all, MacPair};
+use super::{destination_of, wire_drop, Env, Pipeline};
 use crate::buf::{remove_gap, PacketBuf};
 use crate::counters::DropReason;
 use crate::io::PortIo;
@@ -13,6 +15,14 @@ use crate::snapshot::Member;
 use crate::tables::MacDest;
 use crate::wire::ethernet::parse_l2;
 use crate::wire::is_multicast_mac;
+
+/// A frame whose VLAN mapped to a VNI, untagged, waiting for the burst's
+/// lookup stage: its VNI slot, where it came in, its MACs and what the MAC
+/// table says of them.
+pub(super) struct Bridged {
+    ingress: Member,
+    macs: MacPair,
+}
 
 impl<B: PacketBuf> Pipeline<B> {
     pub(super) fn handle_physical<IO: PortIo<Buf = B>>(
@@ -36,20 +46,54 @@ impl<B: PacketBuf> Pipeline<B> {
         let Some(slot) = env.snap.ports[usize::from(port)].vni_slot(vlan) else {
             return self.discard(DropReason::UnknownVlan, pkt);
         };
-        let Some(vni) = env.snap.vni(slot) else {
+        if env.snap.vni(slot).is_none() {
             return self.discard(DropReason::UnknownVlan, pkt);
-        };
+        }
         if is_multicast_mac(&l2.src) || l2.src == [0; 6] {
             return self.discard(DropReason::BadSourceMac, pkt);
         }
-        let ingress = Member { port, vlan };
-        self.learn(env, slot, vni, l2.src, Source::Port { port, vlan });
-
         // Inside the VNI frames travel untagged; egress adds what it needs.
         if l2.vlan.is_some() && !remove_gap(&mut pkt, 12, 4) {
             return self.discard(DropReason::Truncated, pkt);
         }
-        if is_multicast_mac(&l2.dst) {
+        let b = Bridged {
+            ingress: Member { port, vlan },
+            macs: MacPair::new(slot, l2.src, l2.dst),
+        };
+        if self.staged_bridge.len() == self.staged_bridge.capacity() {
+            self.bridge_staged(io, env);
+        }
+        self.staged_bridge.push((pkt, b));
+    }
+
+    /// The burst's staged frames: the lookup stage ([`super::lookup`]), then
+    /// learning and forwarding.
+    pub(super) fn bridge_staged<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, env: &Env) {
+        let mut staged = std::mem::take(&mut self.staged_bridge);
+        look_up_all(&mut staged, &self.shared.macs, env.snap, |b| &mut b.macs);
+        for (pkt, b) in staged.drain(..) {
+            self.bridge(io, env, b, pkt);
+        }
+        self.staged_bridge = staged;
+    }
+
+    /// Learns a staged frame's source and forwards it: to its local
+    /// destination, into the tunnel of a remote one, or flooded.
+    fn bridge<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, env: &Env, b: Bridged, pkt: B) {
+        let (m, ingress) = (&b.macs, b.ingress);
+        let slot = m.slot;
+        let Some(vni) = env.snap.vni(slot) else {
+            return self.discard(DropReason::UnknownVlan, pkt);
+        };
+        if vni.learning {
+            let source = Source::Port {
+                port: ingress.port,
+                vlan: ingress.vlan,
+            };
+            self.learn_from(env, slot, m.src, source, m.src_hit);
+        }
+        let (dst, dst_hit) = (m.dst, m.dst_hit);
+        if is_multicast_mac(&dst) {
             return self.flood(
                 io,
                 env,
@@ -60,7 +104,7 @@ impl<B: PacketBuf> Pipeline<B> {
                 pkt,
             );
         }
-        match self.destination(env, slot, &l2.dst) {
+        match destination_of(env, slot, dst_hit) {
             Some(MacDest::Local { port, vlan }) => {
                 let egress = Member { port, vlan };
                 if egress == ingress {
@@ -70,7 +114,7 @@ impl<B: PacketBuf> Pipeline<B> {
                 }
             }
             Some(MacDest::Remote { tunnel }) => {
-                self.encap_unicast(io, env, slot, vni, tunnel, port, pkt)
+                self.encap_unicast(io, env, slot, vni, tunnel, ingress.port, pkt)
             }
             None => self.flood(
                 io,

@@ -6,7 +6,8 @@
 
 use super::flood::FloodScope;
 use super::learn::Source;
-use super::{wire_drop, Env, Pipeline};
+use super::lookup::{look_up_all, MacPair};
+use super::{destination_of, wire_drop, Env, Pipeline};
 use crate::buf::{PacketBuf, RxCksum};
 use crate::counters::DropReason;
 use crate::io::PortIo;
@@ -19,12 +20,14 @@ use crate::wire::udp::UdpPacket;
 use crate::wire::vxlan::VxlanHeader;
 use std::net::Ipv4Addr;
 
-/// Where the inner frame sits in a VXLAN packet that passed every check.
+/// A VXLAN packet that passed every check: where its inner frame sits,
+/// the inner MACs, and (after the burst's lookup stage) what the MAC table
+/// says of them.
 pub(super) struct Decap {
-    slot: u16,
     vtep: Ipv4Addr,
     inner_start: usize,
     inner_len: usize,
+    macs: MacPair,
 }
 
 impl<B: PacketBuf> Pipeline<B> {
@@ -77,16 +80,42 @@ impl<B: PacketBuf> Pipeline<B> {
         if inner_len < ETH_LEN {
             return Err(Some(DropReason::Truncated));
         }
-        let inner_type = u16::from_be_bytes([frame[inner_start + 12], frame[inner_start + 13]]);
+        let inner = &frame[inner_start..inner_start + ETH_LEN];
+        let inner_type = u16::from_be_bytes([inner[12], inner[13]]);
         if inner_type == ETHERTYPE_VLAN || inner_type == ETHERTYPE_QINQ {
             return Err(Some(DropReason::InnerVlanTag));
         }
+        let mut dst = [0u8; 6];
+        let mut src = [0u8; 6];
+        dst.copy_from_slice(&inner[..6]);
+        src.copy_from_slice(&inner[6..12]);
         Ok(Decap {
-            slot,
             vtep: ip.src_addr(),
             inner_start,
             inner_len,
+            macs: MacPair::new(slot, src, dst),
         })
+    }
+
+    /// Holds a checked VXLAN packet for the burst's lookup and act stages
+    /// ([`Self::decap_staged`]); runs them early if the stage is full.
+    #[inline]
+    pub(super) fn stage<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, env: &Env, d: Decap, pkt: B) {
+        if self.staged.len() == self.staged.capacity() {
+            self.decap_staged(io, env);
+        }
+        self.staged.push((pkt, d));
+    }
+
+    /// The burst's staged VXLAN packets: the lookup stage ([`super::lookup`]),
+    /// then decapsulation and delivery.
+    pub(super) fn decap_staged<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, env: &Env) {
+        let mut staged = std::mem::take(&mut self.staged);
+        look_up_all(&mut staged, &self.shared.macs, env.snap, |d| &mut d.macs);
+        for (pkt, d) in staged.drain(..) {
+            self.decapsulate(io, env, d, pkt);
+        }
+        self.staged = staged;
     }
 
     pub(super) fn decapsulate<IO: PortIo<Buf = B>>(
@@ -96,7 +125,8 @@ impl<B: PacketBuf> Pipeline<B> {
         d: Decap,
         mut pkt: B,
     ) {
-        let Some(vni) = env.snap.vni(d.slot) else {
+        let m = &d.macs;
+        let Some(vni) = env.snap.vni(m.slot) else {
             return self.discard(DropReason::UnknownVni, pkt);
         };
         let tunnel = self.source_tunnel(d.vtep);
@@ -106,35 +136,33 @@ impl<B: PacketBuf> Pipeline<B> {
             // could be learned (limit hit): keep it, its id and its counters.
             self.shared.tunnels.touch(t, env.now);
         }
-        let inner = &pkt.data()[d.inner_start..d.inner_start + d.inner_len];
-        let mut dst = [0u8; 6];
-        let mut src = [0u8; 6];
-        dst.copy_from_slice(&inner[..6]);
-        src.copy_from_slice(&inner[6..12]);
-        if is_multicast_mac(&src) || src == [0; 6] {
+        if is_multicast_mac(&m.src) || m.src == [0; 6] {
             return self.discard(DropReason::BadSourceMac, pkt);
         }
-        let source = Source::Tunnel {
-            vtep: d.vtep,
-            tunnel,
-        };
-        self.learn(env, d.slot, vni, src, source);
+        if vni.learning {
+            let source = Source::Tunnel {
+                vtep: d.vtep,
+                tunnel,
+            };
+            self.learn_from(env, m.slot, m.src, source, m.src_hit);
+        }
 
         let padding = pkt.len() - d.inner_start - d.inner_len;
         if !pkt.trim(padding) || !pkt.adj(d.inner_start) {
             return self.discard(DropReason::Truncated, pkt);
         }
-        self.count_decap(d.slot, d.inner_len);
+        let (slot, dst, dst_hit) = (m.slot, m.dst, m.dst_hit);
+        self.count_decap(slot, d.inner_len);
 
         if is_multicast_mac(&dst) {
-            return self.flood(io, env, d.slot, vni, None, FloodScope::PortsOnly, pkt);
+            return self.flood(io, env, slot, vni, None, FloodScope::PortsOnly, pkt);
         }
-        match self.destination(env, d.slot, &dst) {
+        match destination_of(env, slot, dst_hit) {
             Some(MacDest::Local { port, vlan }) => {
                 self.deliver_local(io, env, crate::snapshot::Member { port, vlan }, pkt)
             }
             Some(MacDest::Remote { .. }) => self.discard(DropReason::SplitHorizon, pkt),
-            None => self.flood(io, env, d.slot, vni, None, FloodScope::PortsOnly, pkt),
+            None => self.flood(io, env, slot, vni, None, FloodScope::PortsOnly, pkt),
         }
     }
 

@@ -4,8 +4,7 @@
 use super::{Env, Pipeline};
 use crate::buf::PacketBuf;
 use crate::events::Event;
-use crate::snapshot::VniPlan;
-use crate::tables::mac::{mac_key, MacEntry};
+use crate::tables::mac::{mac_key, MacEntry, MacHit};
 use crate::tables::{MacDest, TunnelId};
 use crate::wire::MacBytes;
 use std::net::Ipv4Addr;
@@ -23,24 +22,23 @@ pub(super) enum Source {
 }
 
 impl<B: PacketBuf> Pipeline<B> {
-    /// Learns that `mac` in VNI slot `slot` lives at `source`.
+    /// Learns that `mac` in VNI slot `slot` (a VNI that learns) lives at
+    /// `source`, given what the table said of `mac` (`hit`, looked up by
+    /// the burst's lookup stage).
     #[inline]
-    pub(super) fn learn(
+    pub(super) fn learn_from(
         &mut self,
         env: &Env,
         slot: u16,
-        vni: &VniPlan,
         mac: MacBytes,
         source: Source,
+        hit: Option<MacHit>,
     ) {
-        if !vni.learning {
-            return;
-        }
         let dest = match source {
             Source::Port { port, vlan } => Some(MacDest::Local { port, vlan }),
             Source::Tunnel { tunnel, .. } => tunnel.map(|tunnel| MacDest::Remote { tunnel }),
         };
-        match self.shared.macs.lookup(slot, &mac) {
+        match hit {
             Some(hit) if Some(hit.entry.dest) == dest => self.shared.macs.touch(hit.slot, env.now),
             // Static entries win over what traffic suggests.
             Some(hit) if hit.entry.is_static => {}

@@ -16,6 +16,7 @@ mod decap;
 pub mod encap;
 mod flood;
 mod learn;
+mod lookup;
 mod output;
 mod tally;
 mod underlay;
@@ -34,6 +35,10 @@ use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 use tally::Run;
 use verdict::Ledger;
+
+/// VXLAN packets staged for decapsulation at most (a larger burst runs
+/// its stages in rounds).
+const STAGE_LEN: usize = 256;
 
 /// What every packet of one burst shares.
 pub struct Env<'a> {
@@ -69,6 +74,12 @@ pub struct Pipeline<B: PacketBuf> {
     /// Dropped packets, freed together at the end of the burst
     /// ([`PortIo::free_bulk`]).
     dropped: Batch<B>,
+    /// The underlay burst's checked VXLAN packets, between the classify
+    /// stage and the lookup and act stages ([`decap`]). Its capacity is
+    /// reserved once: staging never allocates.
+    staged: Vec<(B, decap::Decap)>,
+    /// The same for a physical port's burst ([`bridge`]).
+    staged_bridge: Vec<(B, bridge::Bridged)>,
 }
 
 /// Per-poll counts, as runs of one key: a burst of one flow touches each
@@ -104,6 +115,8 @@ impl<B: PacketBuf> Pipeline<B> {
             tally: Tally::default(),
             ledger: Ledger::default(),
             dropped: Batch::default(),
+            staged: Vec::with_capacity(STAGE_LEN),
+            staged_bridge: Vec::with_capacity(STAGE_LEN),
         }
     }
 
@@ -129,6 +142,11 @@ impl<B: PacketBuf> Pipeline<B> {
             } else {
                 self.handle_physical(io, env, port, pkt);
             }
+        }
+        if underlay {
+            self.decap_staged(io, env);
+        } else {
+            self.bridge_staged(io, env);
         }
         let pc = &self.counters.ports[usize::from(port)];
         pc.rx_packets.add(n as u64);
@@ -241,14 +259,6 @@ impl<B: PacketBuf> Pipeline<B> {
         }
     }
 
-    /// Where `mac` of VNI `slot` lives, if known and still valid under the
-    /// running snapshot (see [`Snapshot::serves`]).
-    #[inline]
-    fn destination(&self, env: &Env, slot: u16, mac: &crate::wire::MacBytes) -> Option<MacDest> {
-        let dest = self.shared.macs.lookup(slot, mac)?.entry.dest;
-        env.snap.serves(slot, &dest).then_some(dest)
-    }
-
     /// Gives `pkt` its verdict: dropped for `reason`. It is freed with the
     /// burst's other drops (or at once if a whole batch is waiting already).
     /// Out of line: drops are the exception, and the hot paths stay small.
@@ -285,6 +295,18 @@ impl<B: PacketBuf> Pipeline<B> {
             self.counters.events_lost.inc();
         }
     }
+}
+
+/// The destination a MAC table answer gives, if the running snapshot
+/// still serves it (see [`Snapshot::serves`]).
+#[inline]
+fn destination_of(
+    env: &Env,
+    slot: u16,
+    hit: Option<crate::tables::mac::MacHit>,
+) -> Option<MacDest> {
+    let dest = hit?.entry.dest;
+    env.snap.serves(slot, &dest).then_some(dest)
 }
 
 /// The drop reason for a header that failed to parse: `malformed` unless

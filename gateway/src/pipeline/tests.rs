@@ -695,3 +695,31 @@ fn unsent_frames_of_a_full_tx_queue_are_freed_in_bulk() {
     assert_eq!(rig.worker.io_mut().bulk_freed - before, 4);
     assert_eq!(rig.shared.workers[0].no_verdict.get(), 0);
 }
+
+#[test]
+fn a_staged_burst_keeps_its_order_and_learns_its_source() {
+    let mut rig = Rig::resolved();
+    let frames: Vec<_> = (0..8)
+        .map(|i| host_udp(HOST_P0, HOST_V1, 100 + i, 30))
+        .collect();
+    // An ARP request for us in the middle: answered on the underlay while
+    // the VXLAN frames around it wait for the burst's lookup stage.
+    for (i, f) in frames.iter().enumerate() {
+        rig.inject(0, &vxlan_from(VTEP1, VTEP1_MAC, 100, f));
+        if i == 3 {
+            rig.inject(0, &arp_frame(ARP_REQUEST, VTEP1_MAC, VTEP1, [0; 6], GW_IP));
+        }
+    }
+    rig.worker.poll_once();
+    let want: Vec<_> = frames.iter().map(|f| tag(f, 10)).collect();
+    assert_eq!(rig.take(1), want, "decapsulated in arrival order");
+    assert_eq!(rig.take(0).len(), 1, "the ARP reply");
+    rig.run();
+    assert_eq!(
+        rig.lookup(100, &HOST_V1),
+        Some(MacDest::Remote {
+            tunnel: rig.tunnel(VTEP1),
+        })
+    );
+    assert_eq!(rig.shared.workers[0].no_verdict.get(), 0);
+}

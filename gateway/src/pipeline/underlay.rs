@@ -36,7 +36,7 @@ impl<B: PacketBuf> Pipeline<B> {
         }
         let cksum = offload::rx_ipv4_verdict(io.offloads(UNDERLAY_PORT), &pkt);
         match self.check_vxlan(env, pkt.data(), cksum) {
-            Ok(d) => self.decapsulate(io, env, d, pkt),
+            Ok(d) => self.stage(io, env, d, pkt),
             Err(Some(reason)) => self.discard(reason, pkt),
             Err(None) => self.icmp_echo(io, env, pkt),
         }
