@@ -125,6 +125,8 @@ pub struct Snapshot {
     pub vnis: Vec<Option<VniPlan>>,
     /// (VNI, slot), sorted by VNI, for decapsulation.
     vni_index: Vec<(u32, u16)>,
+    /// The same, as a radix table for the packet path.
+    vni_lookup: crate::tables::vni_index::VniIndex,
     /// Where the search for a free slot starts next time: slots are handed
     /// out round-robin so a removed VNI's slot is reused as late as possible
     /// (a worker still on an older snapshot may briefly use it).
@@ -234,6 +236,7 @@ impl Snapshot {
             underlay,
             ports,
             vnis,
+            vni_lookup: crate::tables::vni_index::VniIndex::new(vni_index.iter().copied()),
             vni_index,
             slot_cursor,
             config: config.clone(),
@@ -252,10 +255,7 @@ impl Snapshot {
     /// The slot of a VNI carried in a VXLAN header.
     #[inline]
     pub fn vni_slot(&self, vni: u32) -> Option<u16> {
-        self.vni_index
-            .binary_search_by_key(&vni, |&(v, _)| v)
-            .ok()
-            .map(|i| self.vni_index[i].1)
+        self.vni_lookup.get(vni)
     }
 
     /// Whether a MAC table destination is still valid for VNI `slot` here:

@@ -2,6 +2,7 @@
 pub mod atomic_map;
 pub mod mac;
 pub mod tunnel;
+pub mod vni_index;
 
 pub use atomic_map::{AtomicMap, MapWriter};
 pub use mac::{MacDest, MacEntry, MacHit, MacTable};
