@@ -165,38 +165,22 @@ fn the_example_config_compiles_to_routes() {
     assert_eq!(names, ["vni100", "vni200", "vni300", "core"]);
     assert_eq!(ifaces[2].vrf, 1);
     let t = RouteTable::from_config(&c);
-    // Connected, in the VNIs and on the uplink.
-    assert_eq!(
-        t.lookup_v4(0, v4("203.0.113.50")),
-        Some(NextHop::Connected { iface: 0 })
-    );
-    assert_eq!(
-        t.lookup_v4(0, v4("192.0.2.70")),
-        Some(NextHop::Connected { iface: 3 })
-    );
-    // Static: the routed network, the default route, an on-link route.
-    assert_eq!(
-        t.lookup_v4(0, v4("192.0.2.130")),
-        Some(via("192.0.2.126", 3))
-    );
-    assert_eq!(t.lookup_v4(0, v4("8.8.8.8")), Some(via("192.0.2.126", 3)));
-    assert_eq!(
-        t.lookup_v4(0, v4("192.0.2.200")),
-        Some(NextHop::Connected { iface: 3 })
-    );
-    // VRF red: its own 203.0.113.128/25 and a route through a host in it.
-    assert_eq!(
-        t.lookup_v4(1, v4("203.0.113.200")),
-        Some(NextHop::Connected { iface: 2 })
-    );
-    assert_eq!(
-        t.lookup_v4(1, v4("198.51.100.7")),
-        Some(via("203.0.113.254", 2))
-    );
-    assert_eq!(
-        t.lookup_v4(1, v4("203.0.113.50")),
-        None,
-        "VNI 100 is in default"
-    );
+    let conn = |iface| Some(NextHop::Connected { iface });
+    for (vrf, dst, hop) in [
+        // Connected, in the VNIs and on the uplink.
+        (0, "203.0.113.50", conn(0)),
+        (0, "192.0.2.70", conn(3)),
+        // Static: the routed network, the default route, an on-link route.
+        (0, "192.0.2.130", Some(via("192.0.2.126", 3))),
+        (0, "8.8.8.8", Some(via("192.0.2.126", 3))),
+        (0, "192.0.2.200", conn(3)),
+        // VRF red: its own 203.0.113.128/25, a route through a host in it,
+        // and nothing of VNI 100 (in default).
+        (1, "203.0.113.200", conn(2)),
+        (1, "198.51.100.7", Some(via("203.0.113.254", 2))),
+        (1, "203.0.113.50", None),
+    ] {
+        assert_eq!(t.lookup_v4(vrf, v4(dst)), hop, "VRF {vrf} {dst}");
+    }
     assert_eq!((t.len(0), t.len(1)), (6, 2));
 }
