@@ -12,9 +12,8 @@ use std::collections::HashSet;
 use std::net::Ipv4Addr;
 
 /// Why a config using L3 is refused for now.
-pub const NOT_AVAILABLE: &str = "the L3 gateway is not available yet: VRFs, VNI gateway \
-     interfaces, ARP suppression, routed interfaces and static routes are checked but the \
-     data plane does not route; remove them to run this config";
+pub const NOT_AVAILABLE: &str =
+    "the L3 gateway is not available yet (checked, but the data plane does not route): remove this to run the config";
 
 /// A prefix the gateway is attached to: a VNI's gateway interface or a
 /// routed interface.
@@ -131,10 +130,15 @@ fn gateways<'a>(
             }
             continue;
         };
-        if let Some(mac) = g.mac {
-            if mac.is_multicast() || mac.is_zero() {
-                r.error(at("gateway.mac"), format!("{mac} is not a unicast MAC"));
-            }
+        let mac = config.gateway_mac(g);
+        if mac.is_multicast() || mac.is_zero() {
+            r.error(at("gateway.mac"), format!("{mac} is not a unicast MAC"));
+        } else if let Some(j) = v.static_macs.iter().position(|s| s.mac == mac) {
+            // Frames to the gateway MAC are routed, never bridged to a VTEP.
+            r.error(
+                at("gateway.mac"),
+                format!("{mac} is also vni[{i}].static_macs[{j}]; the gateway MAC must be its own"),
+            );
         }
         let c = Connected {
             name: format!("vni{}", v.id),

@@ -194,6 +194,12 @@ fn gateway_addresses_must_be_hosts_of_their_prefix() {
         "vni[0].gateway.mac",
         "not a unicast MAC",
     );
+    // Nor pinned to a VTEP in the same VNI, derived or not.
+    let pinned = base(
+        "id = 200\n",
+        "id = 200\nstatic_macs = [{ mac = \"02:76:c0:00:02:0a\", vtep = \"192.0.2.1\" }]\n",
+    );
+    refused_with(&pinned, "vni[1].gateway.mac", "also vni[1].static_macs[0]");
 }
 
 #[test]
