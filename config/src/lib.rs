@@ -2,12 +2,20 @@
 //! field paths in errors, whole-config validation and the MTU rules. The
 //! file, the REST API and the CLI all go through this crate.
 
+mod l3;
+mod l3_model;
+mod l3_route;
 mod model;
 pub mod mtu;
 mod multicast;
 mod types;
 mod validate;
 
+pub use l3::NOT_AVAILABLE as L3_NOT_AVAILABLE;
+pub use l3_model::{
+    derived_gateway_mac, prefix_mask, ArpSuppression, Icmp, Ipv4Prefix, Neighbour, RoutedInterface,
+    StaticRoute, VniGateway, Vrf, DEFAULT_VRF,
+};
 pub use model::{
     Config, Dataplane, Igmp, IgmpVersion, Management, MtuCheck, PortConfig, StaticMac, Underlay,
     VlanBinding, VniConfig,
@@ -144,5 +152,7 @@ fn toml_error(text: &str, e: &toml::de::Error, path: &str) -> ConfigErrors {
     ConfigErrors::one(path, reason)
 }
 
+#[cfg(test)]
+mod l3_tests;
 #[cfg(test)]
 mod tests;

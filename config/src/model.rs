@@ -1,5 +1,8 @@
 //! The configuration model, exactly as the TOML file spells it.
 
+use crate::l3_model::{
+    is_default, ArpSuppression, Icmp, Neighbour, RoutedInterface, StaticRoute, VniGateway, Vrf,
+};
 use crate::types::{Ipv4Cidr, MacAddr, PortRange};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -21,6 +24,19 @@ pub struct Config {
     pub vni: Vec<VniConfig>,
     #[serde(default)]
     pub igmp: Igmp,
+    /// L3 gateway (issue 10): VRFs besides `default`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vrf: Vec<Vrf>,
+    /// Routed physical interfaces.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interface: Vec<RoutedInterface>,
+    /// Static routes, per VRF.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub route: Vec<StaticRoute>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub icmp: Icmp,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub neighbour: Neighbour,
 }
 
 /// Cores, DPDK arguments and buffer sizing.
@@ -216,6 +232,12 @@ pub struct VniConfig {
     /// MACs pinned to remote VTEPs.
     #[serde(default)]
     pub static_macs: Vec<StaticMac>,
+    /// The L3 gateway's interface in this VNI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<VniGateway>,
+    /// `off` (default), `reply` (on behalf of known hosts) or `proxy`.
+    #[serde(default, skip_serializing_if = "ArpSuppression::is_off")]
+    pub arp_suppression: ArpSuppression,
 }
 
 /// A MAC reachable through a remote VTEP, configured rather than learned.

@@ -59,6 +59,10 @@ pub fn validate(config: &Config) -> Result<Vec<ConfigWarning>, ConfigErrors> {
     ports(config, &vnis, &mut r);
     mtus(config, &mut r);
     crate::multicast::validate(config, &mut r);
+    crate::l3::validate(config, &mut r);
+    if r.errors.is_empty() {
+        crate::l3::refuse_until_routed(config, &mut r);
+    }
     if r.errors.is_empty() {
         Ok(r.warnings)
     } else {
@@ -470,7 +474,7 @@ fn ports(config: &Config, vnis: &HashSet<u32>, r: &mut Report) {
 
 /// A port name is a metric label value and an API path segment: short,
 /// and letters, digits, '_', '-' or '.', starting with a letter or digit.
-fn port_name_problem(name: &str) -> Option<String> {
+pub(crate) fn port_name_problem(name: &str) -> Option<String> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || "_-.".contains(c);
     if name.len() > MAX_PORT_NAME {
         Some(format!(

@@ -1,6 +1,7 @@
 //! Tables shared by all workers: lock-free reads, one writer.
 pub mod atomic_map;
 pub mod mac;
+pub mod route;
 pub mod tunnel;
 pub mod vni_index;
 
