@@ -80,6 +80,13 @@ impl<B: PacketBuf> Pipeline<B> {
         }
         let vc = &self.counters.vnis[usize::from(slot)];
         vc.flood_to_ports.add(local_count as u64);
+        if total == 1 && local_count == 1 {
+            // One local port, as for most decapsulated floods: the frame
+            // itself, no copy.
+            if let Some(&member) = ports.clone().next() {
+                return self.deliver_local(io, env, member, pkt);
+            }
+        }
         vc.flood_to_vteps.add(vteps.len() as u64);
         if !vteps.is_empty() {
             self.count_encap(slot, pkt.len());
