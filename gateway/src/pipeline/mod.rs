@@ -1,10 +1,12 @@
 //! Per-packet processing, run to completion on the worker that received it.
 //!
 //! One file per job, in the order a frame meets them: this file takes the
-//! burst (`handle_burst`: the port picks the path once per burst); from
-//! the underlay, [`underlay`] checks the outer Ethernet header and answers
-//! ARP and ICMP echo, and [`decap`] validates and strips VXLAN; from a
-//! physical port, [`bridge`] maps the VLAN to a VNI. Both learn in
+//! burst (`handle_burst`: the port picks the path once per burst) and runs
+//! its stages. Classify: from the underlay, [`underlay`] checks the outer
+//! Ethernet header and answers ARP and ICMP echo, and [`decap`] validates
+//! VXLAN; from a physical port, [`bridge`] maps the VLAN to a VNI. Frames
+//! that pass are staged. Look up: [`lookup`] finds every staged frame's
+//! source and destination MAC. Act: [`decap`] strips VXLAN, both learn in
 //! [`learn`], then a frame goes to [`encap`] (into a tunnel), [`flood`]
 //! (copies to the VNI's members and flood-list VTEPs, split horizon) or
 //! [`output`] (local delivery), which also holds the TX batches and the
