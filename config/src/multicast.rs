@@ -30,13 +30,6 @@ pub(crate) fn validate(config: &Config, r: &mut Report) {
                 format!("vni[{i}].group"),
                 "a VNI floods either to its group or to its head-end `flood` list, not both",
             );
-        } else if group_problem(group).is_none() {
-            // The IGMP host and the group wire formats exist; the data plane
-            // does not send to or accept from groups yet.
-            r.error(
-                format!("vni[{i}].group"),
-                "multicast core replication is not available yet: list the remote VTEPs in `flood` (head-end replication)",
-            );
         }
     }
     if config.underlay.multicast_ttl == 0 {

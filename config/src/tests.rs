@@ -442,9 +442,10 @@ fn multicast_groups_and_igmp_defaults() {
         "flood = [\"192.0.2.1\", \"192.0.2.2\"]",
         "group = \"239.1.1.1\"",
     );
-    // Parsed, but refused until the data plane replicates to groups.
-    let why = only_error(&grouped, "vni[0].group");
-    assert!(why.contains("not available yet"), "{why}");
+    let c = Config::from_toml_str(&grouped).unwrap();
+    assert_eq!(c.vni[0].group, Some("239.1.1.1".parse().unwrap()));
+    assert_eq!(c.underlay.multicast_ttl, 64, "not Linux's 1");
+    assert!(c.vni[0].flood.is_empty());
     let text = format!("{MINIMAL}\n[igmp]\nversion = 2\n");
     let c = Config::from_toml_str(&text).unwrap();
     assert_eq!(c.igmp.version, crate::IgmpVersion::V2);

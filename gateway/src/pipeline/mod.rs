@@ -16,6 +16,7 @@ mod decap;
 pub mod encap;
 mod flood;
 mod learn;
+mod mcast;
 mod output;
 mod tally;
 mod underlay;
@@ -69,6 +70,8 @@ pub struct Pipeline<B: PacketBuf> {
     /// Dropped packets, freed together at the end of the burst
     /// ([`PortIo::free_bulk`]).
     dropped: Batch<B>,
+    /// IGMP queries passed up in the current second: (second, count).
+    igmp_budget: (u32, u8),
 }
 
 /// Per-poll counts, as runs of one key: a burst of one flow touches each
@@ -104,6 +107,7 @@ impl<B: PacketBuf> Pipeline<B> {
             tally: Tally::default(),
             ledger: Ledger::default(),
             dropped: Batch::default(),
+            igmp_budget: (0, 0),
         }
     }
 

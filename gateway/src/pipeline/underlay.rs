@@ -6,12 +6,14 @@ use super::{wire_drop, Env, Pipeline};
 use crate::buf::PacketBuf;
 use crate::counters::DropReason;
 use crate::events::Event;
+use crate::groups::receives_mac;
 use crate::io::PortIo;
 use crate::offload;
 use crate::snapshot::UNDERLAY_PORT;
 use crate::wire::arp::{turn_request_into_reply, ArpPacket, ARP_REPLY, ARP_REQUEST};
 use crate::wire::ethernet::{parse_l2, ETHERTYPE_ARP, ETHERTYPE_IPV4, HEADER_LEN as ETH_LEN};
 use crate::wire::icmpv4::{turn_echo_request_into_reply, Icmpv4Packet, ECHO_REQUEST};
+use crate::wire::igmp::PROTO_IGMP;
 use crate::wire::ipv4::Ipv4Packet;
 use crate::wire::{is_multicast_mac, BROADCAST_MAC};
 
@@ -24,12 +26,18 @@ impl<B: PacketBuf> Pipeline<B> {
         if l2.vlan.is_some() {
             return self.discard(DropReason::UnderlayVlanTag, pkt);
         }
-        // Broadcast is for ARP only: VXLAN to us comes to our MAC.
+        // Broadcast is for ARP only: VXLAN to us comes to our MAC, or to
+        // the mapped MAC of one of our groups.
         let broadcast_arp = l2.dst == BROADCAST_MAC && l2.ethertype == ETHERTYPE_ARP;
-        if l2.dst != env.snap.underlay.mac && !broadcast_arp {
+        let to_us = l2.dst == env.snap.underlay.mac;
+        let group_ipv4 = l2.ethertype == ETHERTYPE_IPV4 && receives_mac(&env.snap.groups, &l2.dst);
+        if !to_us && !broadcast_arp && !group_ipv4 {
             return self.discard(DropReason::NotOurMac, pkt);
         }
         match l2.ethertype {
+            ETHERTYPE_IPV4 if group_ipv4 && pkt.data().get(ETH_LEN + 9) == Some(&PROTO_IGMP) => {
+                return self.igmp(env, pkt)
+            }
             ETHERTYPE_IPV4 => {}
             ETHERTYPE_ARP => return self.arp(io, env, pkt),
             _ => return self.discard(DropReason::UnsupportedEthertype, pkt),
