@@ -353,3 +353,25 @@ fn moving_a_vni_to_another_group_leaves_the_old_and_joins_the_new() {
     let snap = rig.shared.snapshot.load();
     assert_eq!(snap.group(G3).unwrap().slot, 1);
 }
+
+#[test]
+fn a_vtep_that_arps_us_first_is_resolved_by_its_reply_in_the_same_second() {
+    // A kernel VTEP that heard us on the group ARPs for our address before
+    // it answers us by unicast; our ARP for it follows within the second.
+    let mut rig = rig();
+    let ask = arp_frame(crate::wire::ARP_REQUEST, VTEP2_MAC, VTEP2, [0; 6], GW_IP);
+    rig.inject(0, &ask);
+    rig.run();
+    let bum = host_udp(BROADCAST, HOST_V2, 1000, 30);
+    rig.inject(0, &vxlan_to(VTEP2, G1, multicast_mac(G1), 100, &bum));
+    rig.run();
+    rig.resolve(VTEP2, VTEP2_MAC);
+    rig.run();
+    rig.take(0);
+    let reply = host_udp(HOST_V2, HOST_P0, 1000, 30);
+    rig.inject(1, &tag(&reply, 10));
+    rig.run();
+    let out = vxlan_of(rig.take(0));
+    assert_eq!(out.len(), 1, "resolved without waiting for a retry");
+    assert_eq!(&out[0][..6], &VTEP2_MAC);
+}

@@ -73,8 +73,12 @@ impl<B: PacketBuf> Pipeline<B> {
         // At most once a second per (sender, MAC): a storm of gratuitous
         // ARP (VRRP, VM moves) cannot crowd learning out of the queue.
         // Keys of VNI slot 0x7fff are never MAC keys (slots stay below 4096).
+        // The operation is part of the value: a VTEP's request to us and
+        // its reply to our request a moment later are both passed on (the
+        // reply is what resolves it).
         let key = (1 << 63) | (0x7fff << 48) | u64::from(u32::from(ip));
-        let value = u64::from_be_bytes([0, 0, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]]);
+        let value =
+            u64::from_be_bytes([0, op as u8, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]]);
         self.notify(env, key, value, Event::ArpSeen { ip, mac });
         if to_us && op == ARP_REQUEST {
             if turn_request_into_reply(pkt.data_mut(), u.mac).is_err() {
