@@ -776,7 +776,8 @@ sendp([f]*{count}, iface="eth0")"#
 #[test]
 fn metrics_pass_promtool_and_match_the_traffic() {
     let lab = Lab::new();
-    let gw = Gateway::start(&lab.gateway_config(""));
+    // A VNI on a group too, so the multicast series are there.
+    let gw = Gateway::start(&lab.gateway_config("[[vni]]\nid = 300\ngroup = \"239.1.1.9\"\n"));
     let api = Api::new(&gw);
     wait_until(Duration::from_secs(10), "both VTEPs resolved", || {
         let v = api.get("/api/v1/vteps");

@@ -236,7 +236,12 @@ fn multicast(s: &Scrape, shared: &Shared) {
          tx = whole VXLAN frames sent to it.",
         &["group", "direction"],
     );
-    for (group, t) in totals::groups(shared) {
+    // Every configured group, counted or not yet, and any still counted.
+    let mut groups = totals::groups(shared);
+    for g in &shared.snapshot.load().groups {
+        groups.entry(g.addr).or_default();
+    }
+    for (group, t) in groups {
         let group = group.to_string();
         s.pair(
             &packets,
