@@ -507,15 +507,20 @@ flood_port() { printf '[[port]]\nname = "phys1"\ndevice = "%s"\nvlans = [{ vlan 
 flood_config() { # underlay-vdev phys0-vdev phys1-vdev
     FLOOD_TO=$FLOOD_VTEPS EXTRA_VDEVS=$3 gw_config "$1" "$2" "$(flood_port "$3")"
 }
-run_flood() { # size
-    local size=$1 v=$OUT/verify-flood-$size cap cap2
+run_flood() { run_bum flood "$1" flood_config $((4 * 2048)) 5 "4 VTEPs + phys1" --vteps 4; }
+# Broadcasts from phys0 replicated by the gateway, configured by CFG: the
+# underlay's copies checked through one FIFO (KEEP VXLAN frames kept,
+# verify_encap.py check with the remaining arguments), phys1's through a
+# second (2048 frames); then measured. The rate is of input frames (phys1
+# gets one copy of each).
+run_bum() { # case size cfg keep copies what-copies verify-args...
+    local case=$1 size=$2 cfg=$3 keep=$4 copies=$5 what=$6 v=$OUT/verify-$1-$2 cap cap2
+    shift 6
     pcap=$OUT/flood-$size.pcap
     $PY perf/gen_encap_pcap.py frames "$pcap" "$size" --count 1024 --dst ff:ff:ff:ff:ff:ff
-    # Check: the underlay's copies (to the four VTEPs) through one FIFO, the
-    # phys1 copies through another.
-    start_capture "$v" $((4 * 2048)); cap=$CAP_PID
+    start_capture "$v" "$keep"; cap=$CAP_PID
     start_capture "$v-phys1" 2048 --all "$CAPFIFO2"; cap2=$CAP_PID
-    flood_config "net_pcap0,rx_pcap=$PWD/$ARP4,tx_pcap=$PWD/$CAPFIFO" "net_pcap1,rx_pcap=$PWD/$pcap,infinite_rx=1" \
+    "$cfg" "net_pcap0,rx_pcap=$PWD/$ARP4,tx_pcap=$PWD/$CAPFIFO" "net_pcap1,rx_pcap=$PWD/$pcap,infinite_rx=1" \
         "net_pcap2,tx_pcap=$PWD/$CAPFIFO2" >"$v.toml"
     start_gw "$v.toml" "$v.log"
     wait_capture "$v"; CAP_PID=$cap2; wait_capture "$v-phys1"
@@ -523,15 +528,14 @@ run_flood() { # size
     stop_pid "$GW_PID"
     end_capture "$v" "$cap"; end_capture "$v-phys1" "$cap2"
     rm -f "$CAPFIFO" "$CAPFIFO2"
-    $PY perf/verify_encap.py check "$v.pcap" "$size" "$EMAC" --count 1024 --vteps 4 --dst ff:ff:ff:ff:ff:ff \
-        || die "the gateway's flood copies to the VTEPs are wrong (see $v.*)"
+    $PY perf/verify_encap.py check "$v.pcap" "$size" "$EMAC" --count 1024 --dst ff:ff:ff:ff:ff:ff "$@" \
+        || die "the gateway's $case copies on the underlay are wrong (see $v.*)"
     $PY perf/verify_encap.py check-local "$v-phys1.pcap" "$size" 20 --count 1024 \
-        || die "the gateway's flood copies to phys1 are wrong (see $v-phys1.*)"
+        || die "the gateway's $case copies to phys1 are wrong (see $v-phys1.*)"
 
-    flood_config "net_pcap0,rx_pcap=$PWD/$ARP4" "net_pcap1,rx_pcap=$PWD/$pcap,infinite_rx=1" "net_null2,no-rx=1" >"$OUT/gw-flood-$size.toml"
-    # The rate is of input frames (phys1 gets one copy of each).
-    measure flood "$size" "flood-$size" "net_pcap0,rx_pcap=$PWD/$ARP4" "net_pcap1,rx_pcap=$PWD/$pcap,infinite_rx=1" 0 phys1 phys0
-    notes+=("flood-$size: $GWCYC cycles per input frame, 5 copies (4 VTEPs + phys1): $(awk -v c="$GWCYC" 'BEGIN {printf "%.1f", c / 5}') cycles per copy")
+    "$cfg" "net_pcap0,rx_pcap=$PWD/$ARP4" "net_pcap1,rx_pcap=$PWD/$pcap,infinite_rx=1" "net_null2,no-rx=1" >"$OUT/gw-$case-$size.toml"
+    measure "$case" "$size" "$case-$size" "net_pcap0,rx_pcap=$PWD/$ARP4" "net_pcap1,rx_pcap=$PWD/$pcap,infinite_rx=1" 0 phys1 phys0
+    notes+=("$case-$size: $GWCYC cycles per input frame, $copies copies ($what): $(awk -v c="$GWCYC" -v n="$copies" 'BEGIN {printf "%.1f", c / n}') cycles per copy")
 }
 
 # Multicast core replication: the flood case's broadcasts, with VNI 100 on
@@ -540,29 +544,7 @@ run_flood() { # size
 mcast_config() { # underlay-vdev phys0-vdev phys1-vdev
     FLOOD_TO="" EXTRA_VDEVS=$3 gw_config "$1" "$2" "$(printf 'group = "239.1.1.1"\n'; flood_port "$3")"
 }
-run_mcast() { # size
-    local size=$1 v=$OUT/verify-mcast-$size cap cap2
-    pcap=$OUT/flood-$size.pcap
-    $PY perf/gen_encap_pcap.py frames "$pcap" "$size" --count 1024 --dst ff:ff:ff:ff:ff:ff
-    start_capture "$v" 2048; cap=$CAP_PID
-    start_capture "$v-phys1" 2048 --all "$CAPFIFO2"; cap2=$CAP_PID
-    mcast_config "net_pcap0,rx_pcap=$PWD/$ARP4,tx_pcap=$PWD/$CAPFIFO" "net_pcap1,rx_pcap=$PWD/$pcap,infinite_rx=1" \
-        "net_pcap2,tx_pcap=$PWD/$CAPFIFO2" >"$v.toml"
-    start_gw "$v.toml" "$v.log"
-    wait_capture "$v"; CAP_PID=$cap2; wait_capture "$v-phys1"
-    curl -s "http://127.0.0.1:$PORT/metrics" >"$v.metrics"
-    stop_pid "$GW_PID"
-    end_capture "$v" "$cap"; end_capture "$v-phys1" "$cap2"
-    rm -f "$CAPFIFO" "$CAPFIFO2"
-    $PY perf/verify_encap.py check "$v.pcap" "$size" "$EMAC" --count 1024 --group 239.1.1.1 --dst ff:ff:ff:ff:ff:ff \
-        || die "the gateway's copies to the group are wrong (see $v.*)"
-    $PY perf/verify_encap.py check-local "$v-phys1.pcap" "$size" 20 --count 1024 \
-        || die "the gateway's copies to phys1 are wrong (see $v-phys1.*)"
-
-    mcast_config "net_pcap0,rx_pcap=$PWD/$ARP4" "net_pcap1,rx_pcap=$PWD/$pcap,infinite_rx=1" "net_null2,no-rx=1" >"$OUT/gw-mcast-$size.toml"
-    measure mcast "$size" "mcast-$size" "net_pcap0,rx_pcap=$PWD/$ARP4" "net_pcap1,rx_pcap=$PWD/$pcap,infinite_rx=1" 0 phys1 phys0
-    notes+=("mcast-$size: $GWCYC cycles per input frame, 2 copies (the group + phys1)")
-}
+run_mcast() { run_bum mcast "$1" mcast_config 2048 2 "the group + phys1" --group 239.1.1.1; }
 
 # Scale: SCALE_MACS static MACs (behind 192.0.2.1) spread over 4096 VNIs,
 # each VNI on a VLAN of phys0 or phys1 (net_null sinks); 65536 decap frames

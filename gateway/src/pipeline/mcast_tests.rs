@@ -13,40 +13,19 @@ const G1: Ipv4Addr = Ipv4Addr::new(239, 1, 1, 1);
 const G2: Ipv4Addr = Ipv4Addr::new(239, 1, 1, 2);
 const G3: Ipv4Addr = Ipv4Addr::new(239, 1, 1, 3);
 
-/// VNI 100 on both ports floods to 239.1.1.1; VNI 200 (untagged on phys0)
-/// head-end to VTEP1; VNI 300 (untagged on phys1) to 239.1.1.3.
-const MCAST: &str = r#"
-[underlay]
-device = "u0"
-address = "192.0.2.10/24"
-source_ports = "50000-50999"
-ttl = 33
-multicast_ttl = 7
-
-[[port]]
-name = "phys0"
-device = "p0"
-untagged_vni = 200
-vlans = [{ vlan = 10, vni = 100 }]
-
-[[port]]
-name = "phys1"
-device = "p1"
-untagged_vni = 300
-vlans = [{ vlan = 20, vni = 100 }]
-
-[[vni]]
-id = 100
-group = "239.1.1.1"
-
-[[vni]]
-id = 200
-flood = ["192.0.2.1"]
-
-[[vni]]
-id = 300
-group = "239.1.1.3"
-"#;
+/// The standard rig's config with VNI 100 (both ports) on 239.1.1.1
+/// instead of its flood list, `multicast_ttl` 7, and VNI 300 (untagged on
+/// phys1) on 239.1.1.3; VNI 200 (untagged on phys0) stays head-end.
+fn mcast_config() -> String {
+    CONFIG
+        .replace("ttl = 33", "ttl = 33\nmulticast_ttl = 7")
+        .replace("device = \"p1\"", "device = \"p1\"\nuntagged_vni = 300")
+        .replace(
+            "flood = [\"192.0.2.1\", \"192.0.2.2\"]",
+            "group = \"239.1.1.1\"",
+        )
+        + "\n[[vni]]\nid = 300\ngroup = \"239.1.1.3\"\n"
+}
 
 /// VXLAN from `vtep` to `group` (at `dst_mac`).
 fn vxlan_to(vtep: Ipv4Addr, group: Ipv4Addr, dst_mac: MacBytes, vni: u32, inner: &[u8]) -> Vec<u8> {
@@ -107,7 +86,7 @@ fn vxlan_of(frames: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
 }
 
 fn rig() -> Rig {
-    let mut rig = Rig::new(MCAST);
+    let mut rig = Rig::new(&mcast_config());
     rig.resolve(VTEP1, VTEP1_MAC);
     rig.run();
     rig
@@ -196,17 +175,23 @@ fn bum_from_the_group_reaches_local_ports_only_and_unicast_follows_the_source() 
     // Learned against the unicast source, which is resolved by ARP.
     let tunnel = rig.tunnel(VTEP2);
     assert_eq!(rig.lookup(100, &HOST_V2), Some(MacDest::Remote { tunnel }));
+    let out = resolve_and_reply(&mut rig);
+    assert_eq!(out.len(), 1);
+    assert_eq!(&out[0][..6], &VTEP2_MAC, "known unicast goes by unicast");
+    assert_eq!(&out[0][30..34], &VTEP2.octets());
+    assert_eq!(out[0][22], 33, "the unicast TTL");
+}
+
+/// VTEP2 answers our ARP, then HOST_P0 (VLAN 10) sends to HOST_V2: the
+/// VXLAN frames that leave.
+fn resolve_and_reply(rig: &mut Rig) -> Vec<Vec<u8>> {
     rig.resolve(VTEP2, VTEP2_MAC);
     rig.run();
     rig.take(0);
     let reply = host_udp(HOST_V2, HOST_P0, 1000, 30);
     rig.inject(1, &tag(&reply, 10));
     rig.run();
-    let out = vxlan_of(rig.take(0));
-    assert_eq!(out.len(), 1);
-    assert_eq!(&out[0][..6], &VTEP2_MAC, "known unicast goes by unicast");
-    assert_eq!(&out[0][30..34], &VTEP2.octets());
-    assert_eq!(out[0][22], 33, "the unicast TTL");
+    vxlan_of(rig.take(0))
 }
 
 #[test]
@@ -320,7 +305,7 @@ fn moving_a_vni_to_another_group_leaves_the_old_and_joins_the_new() {
     let mut rig = rig();
     rig.advance(3);
     rig.take(0);
-    let moved = MCAST.replace("group = \"239.1.1.1\"", "group = \"239.1.1.2\"");
+    let moved = mcast_config().replace("group = \"239.1.1.1\"", "group = \"239.1.1.2\"");
     let config = vtepgw_config::Config::from_toml_str(&moved).unwrap();
     let old = rig.shared.snapshot.load_full();
     let macs = [UNDERLAY_MAC, PHYS0_MAC, PHYS1_MAC];
@@ -365,13 +350,7 @@ fn a_vtep_that_arps_us_first_is_resolved_by_its_reply_in_the_same_second() {
     let bum = host_udp(BROADCAST, HOST_V2, 1000, 30);
     rig.inject(0, &vxlan_to(VTEP2, G1, multicast_mac(G1), 100, &bum));
     rig.run();
-    rig.resolve(VTEP2, VTEP2_MAC);
-    rig.run();
-    rig.take(0);
-    let reply = host_udp(HOST_V2, HOST_P0, 1000, 30);
-    rig.inject(1, &tag(&reply, 10));
-    rig.run();
-    let out = vxlan_of(rig.take(0));
+    let out = resolve_and_reply(&mut rig);
     assert_eq!(out.len(), 1, "resolved without waiting for a retry");
     assert_eq!(&out[0][..6], &VTEP2_MAC);
 }
