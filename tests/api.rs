@@ -155,6 +155,12 @@ fn walk_reads(api: &Api) {
     assert!(toml.contains("[[port]]"), "{toml}");
     api.expect("GET", "/api/v1/config?format=xml", Value::Null, 400);
     assert_eq!(api.get("/api/v1/mtu")[0]["margin"], 0);
+    // No VNI on a group here (tests/multicast.rs has the groups).
+    let groups = api.get("/api/v1/groups");
+    assert_eq!(
+        (&groups["groups"], &groups["receive_mode"]),
+        (&json!([]), &json!("none"))
+    );
 
     assert_eq!(api.get("/api/v1/vnis")[0]["id"], 100);
     assert_eq!(api.get("/api/v1/vnis/100")["learning"], true);

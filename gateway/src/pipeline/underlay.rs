@@ -30,7 +30,11 @@ impl<B: PacketBuf> Pipeline<B> {
         // the mapped MAC of one of our groups.
         let broadcast_arp = l2.dst == BROADCAST_MAC && l2.ethertype == ETHERTYPE_ARP;
         let to_us = l2.dst == env.snap.underlay.mac;
-        let group_ipv4 = l2.ethertype == ETHERTYPE_IPV4 && receives_mac(&env.snap.groups, &l2.dst);
+        // Checked only off our MAC: unicast VXLAN never scans the groups.
+        let group_ipv4 = !to_us
+            && is_multicast_mac(&l2.dst)
+            && l2.ethertype == ETHERTYPE_IPV4
+            && receives_mac(&env.snap.groups, &l2.dst);
         if !to_us && !broadcast_arp && !group_ipv4 {
             return self.discard(DropReason::NotOurMac, pkt);
         }
