@@ -83,6 +83,10 @@ fn the_gateway_joins_and_keeps_its_membership_by_answering_queries() {
     assert_eq!(v["groups"][0]["vnis"], serde_json::json!([VNI]));
     assert_eq!(v["groups"][0]["state"], "member");
     assert_eq!(v["querier_version"], 3);
+    assert_eq!(
+        v["receive_mode"], "all_multicast",
+        "net_pcap has no multicast MAC filter: the fallback: {groups}"
+    );
     assert!(gw.metric(r#"vtepgw_igmp_reports_sent_total{version="3"}"#) >= 3.0);
 
     // An IGMPv2 querier: the gateway's reports follow.

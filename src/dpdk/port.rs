@@ -288,9 +288,9 @@ impl Port {
     /// Makes the port receive the multicast MACs `macs` (an empty list
     /// stops it), and says how: `mac_filter` (the NIC's multicast filter
     /// holds them), `all_multicast` (the device cannot filter, so it takes
-    /// every multicast frame), `promiscuous` or `unfiltered` (a driver with
-    /// no receive filter, like net_pcap or net_af_packet: it gets what its
-    /// interface gets), `none` for an empty list. Control thread only.
+    /// every multicast frame; net_pcap answers so), `promiscuous` or
+    /// `unfiltered` (a driver with neither mode: it gets what it gets),
+    /// `none` for an empty list. Control thread only.
     pub fn receive_multicast(id: u16, macs: &[[u8; 6]]) -> &'static str {
         let mut list: Vec<ffi::rte_ether_addr> = macs
             .iter()
