@@ -4,7 +4,7 @@
 
 mod model;
 pub mod mtu;
-mod multicast;
+pub mod multicast;
 mod types;
 mod validate;
 

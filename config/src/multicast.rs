@@ -19,9 +19,20 @@ pub fn group_problem(group: Ipv4Addr) -> Option<&'static str> {
     }
 }
 
+/// Distinct groups the VNIs may use at once (the data plane keeps
+/// counters for each).
+pub const MAX_GROUPS: usize = 256;
+
 pub(crate) fn validate(config: &Config, r: &mut Report) {
+    let mut distinct = std::collections::BTreeSet::new();
     for (i, v) in config.vni.iter().enumerate() {
         let Some(group) = v.group else { continue };
+        if distinct.insert(group) && distinct.len() == MAX_GROUPS + 1 {
+            r.error(
+                format!("vni[{i}].group"),
+                format!("{group}: more than {MAX_GROUPS} distinct groups; let VNIs share groups"),
+            );
+        }
         if let Some(why) = group_problem(group) {
             r.error(format!("vni[{i}].group"), format!("{group}: {why}"));
         }

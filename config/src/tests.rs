@@ -476,6 +476,26 @@ fn bad_groups_and_igmp_settings_are_refused_by_field() {
     );
     let why = only_error(&both, "vni[0].group");
     assert!(why.contains("not both"), "{why}");
+    // Groups may be shared; 256 distinct ones at most.
+    let mut many = MINIMAL.replace(
+        "flood = [\"192.0.2.1\", \"192.0.2.2\"]",
+        "group = \"239.1.0.0\"",
+    );
+    for k in 1..=256u32 {
+        many += &format!(
+            "\n[[vni]]\nid = {}\ngroup = \"239.1.{}.{}\"\n",
+            1000 + k,
+            k / 256,
+            k % 256
+        );
+    }
+    let why = only_error(&many, "vni[256].group");
+    assert!(why.contains("more than 256 distinct groups"), "{why}");
+    let shared = many.replace("239.1.1.0", "239.1.0.1");
+    assert!(
+        Config::from_toml_str(&shared).is_ok(),
+        "a shared group is not another"
+    );
     let igmp = |body: &str| format!("{MINIMAL}\n[igmp]\n{body}\n");
     only_error(&igmp("robustness = 0"), "igmp.robustness");
     only_error(

@@ -11,8 +11,9 @@ use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use vtepgw_config::Config;
 
-/// Distinct groups at once (per-group counters are preallocated for each).
-pub const MAX_GROUPS: usize = 256;
+/// Distinct groups at once (per-group counters are preallocated for each;
+/// config validation refuses more).
+pub const MAX_GROUPS: usize = vtepgw_config::multicast::MAX_GROUPS;
 
 /// One group some VNI floods to.
 #[derive(Clone, Debug)]
