@@ -13,14 +13,15 @@
 # core, same devices and capture, VXLAN decap + VLAN push / VLAN pop + VXLAN
 # encap) right after it. Every path's output is checked before it is timed.
 # flood: broadcasts from the VLAN port replicated to 4 VTEPs and a second
-# local port. scale: decap with SCALE_MACS static MACs in 4096 VNIs, a
+# local port. mcast: the same broadcasts with VNI 100 on an underlay group
+# instead: one copy to the group and one to the second local port. scale: decap with SCALE_MACS static MACs in 4096 VNIs, a
 # capture touching SCALE_TOUCH of them against one touching 16.
 # Prints Mpps of each, the ratios and clocks per packet; raw output in
 # perf/out/ (results.tsv for this run, history.tsv across runs).
 #
 # Environment: SECS (measured interval, default 10), WARMUP (default 3),
 # SIZES (outer, i.e. VXLAN, frame bytes, default "110 600"; flood and scale
-# run at 110 only), CASES (default "decap encap flood scale"), OVS (0: no
+# run at 110 only), CASES (default "decap encap flood scale"; also mcast), OVS (0: no
 # OVS-DPDK rows), SCALE_MACS (default 1000000), SCALE_TOUCH (default 65536),
 # PORT (management port, default 19187), VTEPGW (a prebuilt binary: skips
 # setup and the build).
@@ -42,11 +43,11 @@ FIFO=$OUT/testpmd.fifo
 CAPFIFO=$OUT/encap-verify.fifo
 CAPFIFO2=$OUT/local-verify.fifo
 mkdir -p "$OUT"
-for c in $CASES; do [[ $c =~ ^(decap|encap|flood|scale)$ ]] || { echo "bench: unknown case $c (CASES: decap encap flood scale)" >&2; exit 1; }; done
+for c in $CASES; do [[ $c =~ ^(decap|encap|flood|mcast|scale)$ ]] || { echo "bench: unknown case $c (CASES: decap encap flood mcast scale)" >&2; exit 1; }; done
 has() { [[ " $CASES " == *" $1 "* ]]; }
 # The encap run replays the VTEP's ARP reply once; the gateway expires a
 # next hop it has not heard from for 60 s, so the whole run must end sooner.
-if { has encap || has flood; } && ((WARMUP + SECS > 45)); then
+if { has encap || has flood || has mcast; } && ((WARMUP + SECS > 45)); then
     echo "bench: encap and flood need WARMUP + SECS <= 45 (the VTEP's MAC expires after 60 s)" >&2; exit 1
 fi
 
@@ -305,7 +306,7 @@ if has decap || has scale; then
     DMAC=$MAC
     echo "underlay MAC (decap: net_pcap0 + net_null1): $DMAC"
 fi
-if has encap || has flood; then
+if has encap || has flood || has mcast; then
     # Same device kinds and order as the encap runs: two net_pcap ports.
     probe_mac probe-encap "net_pcap0,rx_pcap=$PWD/$OUT/probe.pcap" "net_pcap1,rx_pcap=$PWD/$OUT/probe.pcap"
     EMAC=$MAC
@@ -506,15 +507,20 @@ flood_port() { printf '[[port]]\nname = "phys1"\ndevice = "%s"\nvlans = [{ vlan 
 flood_config() { # underlay-vdev phys0-vdev phys1-vdev
     FLOOD_TO=$FLOOD_VTEPS EXTRA_VDEVS=$3 gw_config "$1" "$2" "$(flood_port "$3")"
 }
-run_flood() { # size
-    local size=$1 v=$OUT/verify-flood-$size cap cap2
+run_flood() { run_bum flood "$1" flood_config $((4 * 2048)) 5 "4 VTEPs + phys1" --vteps 4; }
+# Broadcasts from phys0 replicated by the gateway, configured by CFG: the
+# underlay's copies checked through one FIFO (KEEP VXLAN frames kept,
+# verify_encap.py check with the remaining arguments), phys1's through a
+# second (2048 frames); then measured. The rate is of input frames (phys1
+# gets one copy of each).
+run_bum() { # case size cfg keep copies what-copies verify-args...
+    local case=$1 size=$2 cfg=$3 keep=$4 copies=$5 what=$6 v=$OUT/verify-$1-$2 cap cap2
+    shift 6
     pcap=$OUT/flood-$size.pcap
     $PY perf/gen_encap_pcap.py frames "$pcap" "$size" --count 1024 --dst ff:ff:ff:ff:ff:ff
-    # Check: the underlay's copies (to the four VTEPs) through one FIFO, the
-    # phys1 copies through another.
-    start_capture "$v" $((4 * 2048)); cap=$CAP_PID
+    start_capture "$v" "$keep"; cap=$CAP_PID
     start_capture "$v-phys1" 2048 --all "$CAPFIFO2"; cap2=$CAP_PID
-    flood_config "net_pcap0,rx_pcap=$PWD/$ARP4,tx_pcap=$PWD/$CAPFIFO" "net_pcap1,rx_pcap=$PWD/$pcap,infinite_rx=1" \
+    "$cfg" "net_pcap0,rx_pcap=$PWD/$ARP4,tx_pcap=$PWD/$CAPFIFO" "net_pcap1,rx_pcap=$PWD/$pcap,infinite_rx=1" \
         "net_pcap2,tx_pcap=$PWD/$CAPFIFO2" >"$v.toml"
     start_gw "$v.toml" "$v.log"
     wait_capture "$v"; CAP_PID=$cap2; wait_capture "$v-phys1"
@@ -522,16 +528,23 @@ run_flood() { # size
     stop_pid "$GW_PID"
     end_capture "$v" "$cap"; end_capture "$v-phys1" "$cap2"
     rm -f "$CAPFIFO" "$CAPFIFO2"
-    $PY perf/verify_encap.py check "$v.pcap" "$size" "$EMAC" --count 1024 --vteps 4 --dst ff:ff:ff:ff:ff:ff \
-        || die "the gateway's flood copies to the VTEPs are wrong (see $v.*)"
+    $PY perf/verify_encap.py check "$v.pcap" "$size" "$EMAC" --count 1024 --dst ff:ff:ff:ff:ff:ff "$@" \
+        || die "the gateway's $case copies on the underlay are wrong (see $v.*)"
     $PY perf/verify_encap.py check-local "$v-phys1.pcap" "$size" 20 --count 1024 \
-        || die "the gateway's flood copies to phys1 are wrong (see $v-phys1.*)"
+        || die "the gateway's $case copies to phys1 are wrong (see $v-phys1.*)"
 
-    flood_config "net_pcap0,rx_pcap=$PWD/$ARP4" "net_pcap1,rx_pcap=$PWD/$pcap,infinite_rx=1" "net_null2,no-rx=1" >"$OUT/gw-flood-$size.toml"
-    # The rate is of input frames (phys1 gets one copy of each).
-    measure flood "$size" "flood-$size" "net_pcap0,rx_pcap=$PWD/$ARP4" "net_pcap1,rx_pcap=$PWD/$pcap,infinite_rx=1" 0 phys1 phys0
-    notes+=("flood-$size: $GWCYC cycles per input frame, 5 copies (4 VTEPs + phys1): $(awk -v c="$GWCYC" 'BEGIN {printf "%.1f", c / 5}') cycles per copy")
+    "$cfg" "net_pcap0,rx_pcap=$PWD/$ARP4" "net_pcap1,rx_pcap=$PWD/$pcap,infinite_rx=1" "net_null2,no-rx=1" >"$OUT/gw-$case-$size.toml"
+    measure "$case" "$size" "$case-$size" "net_pcap0,rx_pcap=$PWD/$ARP4" "net_pcap1,rx_pcap=$PWD/$pcap,infinite_rx=1" 0 phys1 phys0
+    notes+=("$case-$size: $GWCYC cycles per input frame, $copies copies ($what): $(awk -v c="$GWCYC" -v n="$copies" 'BEGIN {printf "%.1f", c / n}') cycles per copy")
 }
+
+# Multicast core replication: the flood case's broadcasts, with VNI 100 on
+# group 239.1.1.1 instead of the four-VTEP list: one copy to the group (no
+# ARP, the mapped MAC) and one to phys1. Same devices and capture as flood.
+mcast_config() { # underlay-vdev phys0-vdev phys1-vdev
+    FLOOD_TO="" EXTRA_VDEVS=$3 gw_config "$1" "$2" "$(printf 'group = "239.1.1.1"\n'; flood_port "$3")"
+}
+run_mcast() { run_bum mcast "$1" mcast_config 2048 2 "the group + phys1" --group 239.1.1.1; }
 
 # Scale: SCALE_MACS static MACs (behind 192.0.2.1) spread over 4096 VNIs,
 # each VNI on a VLAN of phys0 or phys1 (net_null sinks); 65536 decap frames

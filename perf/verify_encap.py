@@ -5,7 +5,7 @@ benchmark's functional check.
 usage: verify_encap.py capture FIFO OUT.pcap N [--all]
        verify_encap.py check OUT.pcap OUTER_FRAME_BYTES GATEWAY_MAC [--count C]
                        [--flows F] [--macs M] [--ports LO-HI] [--dst MAC]
-                       [--vteps V]
+                       [--vteps V] [--group G]
        verify_encap.py check-local OUT.pcap OUTER_FRAME_BYTES VLAN [--count C]
                        [--flows F] [--macs M] [--dst MAC]
 
@@ -35,6 +35,11 @@ input frame must leave as V copies, one to each of the VTEPs 192.0.2.1..V
 (MACs 02:00:00:00:0a:01..V), each correct as above, and the copies' input
 frames consecutive. Copies made before all V VTEPs were resolved (a leading
 incomplete group) are reported and skipped.
+
+With --group G (multicast core replication: input frames to --dst, a
+broadcast), every input frame must leave as one copy to the group G, at
+its mapped MAC (01:00:5e + its low 23 bits), correct as above; the
+gateway's IGMP reports may come in between.
 
 capture --all counts every frame, not only VXLAN ones, towards N.
 
@@ -110,6 +115,10 @@ def check(a):
         ip, mac = g.vtep(k)
         vteps[bytes(int(x) for x in ip.split("."))] = (k, bytes.fromhex(mac.replace(":", "")))
     vtep_ips = {g.vtep(k)[0] for k in range(a.vteps)}
+    if a.group:
+        o = [int(x) for x in a.group.split(".")]
+        vteps = {bytes(o): (0, bytes([1, 0, 0x5E, o[1] & 0x7F, o[2], o[3]]))}
+        vtep_ips = set()
     # The expected inner frame of each input frame: the input without its tag.
     expected = {}
     for i in range(a.count):
@@ -126,6 +135,8 @@ def check(a):
     for k, p in enumerate(pkts):
         b = bytes(p)
         if not is_vxlan(b):
+            if a.group and b[12:14] == b"\x08\x00" and b[23] == 2 and b[26:30] == bytes([192, 0, 2, 10]):
+                continue  # our IGMP report
             if (ARP in p and p[ARP].op == 1 and p[ARP].psrc == g.GW_IP
                     and p[ARP].pdst in vtep_ips and p[Ether].src == a.gw_mac
                     and p[Ether].dst == "ff:ff:ff:ff:ff:ff"):
@@ -144,8 +155,8 @@ def check(a):
         vflags, vni_word = b[42], struct.unpack("!I", b[46:50])[0]
         k, vtep_mac = vteps.get(dst, (-1, b""))
         checks = [
-            (k >= 0, f"IPv4 destination {'.'.join(map(str, dst))} is not a VTEP"),
-            (eth_dst == vtep_mac, f"outer dst MAC {eth_dst.hex(':')} is not the VTEP's ARP MAC"),
+            (k >= 0, f"IPv4 destination {'.'.join(map(str, dst))} is not a VTEP (or the group)"),
+            (eth_dst == vtep_mac, f"outer dst MAC {eth_dst.hex(':')} is not the VTEP's ARP MAC (or the group's)"),
             (eth_src == gw_mac, f"outer src MAC {eth_src.hex(':')} is not the underlay's {a.gw_mac}"),
             (ethertype == b"\x08\x00", "outer ethertype is not IPv4"),
             (ver_ihl == 0x45, f"IPv4 version/IHL {ver_ihl:#x}"),
@@ -215,7 +226,7 @@ def check(a):
     ident_steps = sum(1 for (_, _, x), (_, _, y) in zip(vx, vx[1:]) if y == (x + 1) & 0xFFFF)
     ports = {s for _, s, _ in vx}
     srcs = {expected[i][6:12] for i, _, _ in vx}
-    to = g.VTEP_MAC if a.vteps == 1 else f"each of {a.vteps} VTEPs"
+    to = a.group or (g.VTEP_MAC if a.vteps == 1 else f"each of {a.vteps} VTEPs")
     print(f"verify encap {a.size}: {len(pkts)} frames out of the underlay: {arps} ARP requests for "
           f"VTEPs, {len(vx)} VXLAN frames correct field by field ({a.size} bytes, to "
           f"{to}, VNI 100, DF, UDP 4789, UDP checksum 0, inner = input minus VLAN tag"
@@ -279,6 +290,7 @@ def main():
     k.add_argument("--ports", default="49152-65535")
     k.add_argument("--dst", default="02:00:00:04:00:01")
     k.add_argument("--vteps", type=int, default=1)
+    k.add_argument("--group", default=None)
     k.add_argument("--order", choices=["all", "flow"], default="all",
                    help="flow: require input order only within each flow (OVS batches by flow)")
     m = sub.add_parser("check-local")

@@ -172,7 +172,19 @@ pub fn run(config: Config, config_file: &Path) -> Result<()> {
     let (shared, control_parts, worker_parts) =
         shared::build(snapshot, workers, d.mac_table_capacity as usize);
 
-    let control = Control::new(shared.clone(), control_parts);
+    let mut control = Control::new(shared.clone(), control_parts);
+    // The underlay must receive the groups' MACs: applied now and on every
+    // change of the groups in use.
+    let underlay = ports[0].id;
+    control.set_receive_filter(Box::new(move |macs| {
+        let mode = Port::receive_multicast(underlay, macs);
+        tracing::info!(
+            groups_macs = macs.len(),
+            mode,
+            "underlay multicast receive filter"
+        );
+        mode
+    }));
     let control_thread = std::thread::Builder::new()
         .name("vtepgw-control".into())
         .spawn(move || control.run())?;

@@ -144,6 +144,8 @@ pub enum Show {
     Mtu,
     /// Remote VTEPs: next hop, ARP state, traffic.
     Vteps,
+    /// Underlay multicast groups: VNIs, IGMP membership, querier, traffic.
+    Groups,
     /// Workers: packets, busy cycles, polls, cycles per packet.
     Workers,
 }
@@ -160,6 +162,9 @@ pub struct VniSettings {
     /// Overlay IP MTU (default: the largest MTU of its ports).
     #[arg(long)]
     pub mtu: Option<u16>,
+    /// Underlay multicast group for BUM instead of a flood list.
+    #[arg(long)]
+    pub group: Option<Ipv4Addr>,
 }
 
 #[derive(Subcommand)]

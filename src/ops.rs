@@ -185,6 +185,26 @@ pub fn show(ops: &Ops, what: &Show) -> Result<(), String> {
             ops.print(&v, |v| listing(VTEP_COLUMNS, rows(v)));
             Ok(())
         }
+        Show::Groups => {
+            let v = ops.get("/api/v1/groups")?;
+            ops.print(&v, |v| {
+                let t = listing(GROUP_COLUMNS, rows(&v["groups"]));
+                let g = &v["igmp"];
+                format!(
+                    "{t}IGMP: querier version {}, reports in v{}, receive mode {}; sent {} v3 / {} v2 reports, {} leaves; queries v1/v2/v3 {}/{}/{}\n",
+                    cell(&v["querier_version"]),
+                    cell(&v["report_version"]),
+                    cell(&v["receive_mode"]),
+                    cell(&g["v3_reports_sent"]),
+                    cell(&g["v2_reports_sent"]),
+                    cell(&g["leaves_sent"]),
+                    cell(&g["v1_queries"]),
+                    cell(&g["v2_queries"]),
+                    cell(&g["v3_queries"]),
+                )
+            });
+            Ok(())
+        }
         Show::Workers => {
             let v = ops.get("/api/v1/workers")?;
             ops.print(&v, |v| {
@@ -211,6 +231,15 @@ const VTEP_COLUMNS: &[(&str, &str)] = &[
     ("NEXT-HOP-MAC", "next_hop_mac"),
     ("FLOOD-VNIS", "flood_vnis"),
     ("STATIC-MACS", "static_macs"),
+    ("RX-PKTS", "rx_packets"),
+    ("TX-PKTS", "tx_packets"),
+];
+
+const GROUP_COLUMNS: &[(&str, &str)] = &[
+    ("GROUP", "group"),
+    ("VNIS", "vnis"),
+    ("STATE", "state"),
+    ("LAST-REPORT-MS", "last_report_ms_ago"),
     ("RX-PKTS", "rx_packets"),
     ("TX-PKTS", "tx_packets"),
 ];
@@ -263,6 +292,7 @@ fn show_vnis(ops: &Ops) -> Result<(), String> {
         "VNI",
         "VLANS",
         "FLOOD",
+        "GROUP",
         "LEARNING",
         "AGEING",
         "MAC-LIMIT",
@@ -290,7 +320,7 @@ fn show_vnis(ops: &Ops) -> Result<(), String> {
         let mut row = vec![cell(id), cell(&json!(bindings))];
         row.extend(cells(
             v,
-            &["flood", "learning", "mac_ageing_secs", "mac_limit"],
+            &["flood", "group", "learning", "mac_ageing_secs", "mac_limit"],
         ));
         row.extend(cells(
             &s,
@@ -410,6 +440,7 @@ fn settings(body: &mut Value, s: &VniSettings) {
         ("mac_ageing_secs", s.ageing.map(Value::from)),
         ("mac_limit", s.mac_limit.map(Value::from)),
         ("mtu", s.mtu.map(Value::from)),
+        ("group", s.group.map(|g| Value::from(g.to_string()))),
     ];
     for (key, value) in given {
         if let Some(v) = value {

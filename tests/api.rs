@@ -155,6 +155,12 @@ fn walk_reads(api: &Api) {
     assert!(toml.contains("[[port]]"), "{toml}");
     api.expect("GET", "/api/v1/config?format=xml", Value::Null, 400);
     assert_eq!(api.get("/api/v1/mtu")[0]["margin"], 0);
+    // No VNI on a group here (tests/multicast.rs has the groups).
+    let groups = api.get("/api/v1/groups");
+    assert_eq!(
+        (&groups["groups"], &groups["receive_mode"]),
+        (&json!([]), &json!("none"))
+    );
 
     assert_eq!(api.get("/api/v1/vnis")[0]["id"], 100);
     assert_eq!(api.get("/api/v1/vnis/100")["learning"], true);
@@ -776,7 +782,8 @@ sendp([f]*{count}, iface="eth0")"#
 #[test]
 fn metrics_pass_promtool_and_match_the_traffic() {
     let lab = Lab::new();
-    let gw = Gateway::start(&lab.gateway_config(""));
+    // A VNI on a group too, so the multicast series are there.
+    let gw = Gateway::start(&lab.gateway_config("[[vni]]\nid = 300\ngroup = \"239.1.1.9\"\n"));
     let api = Api::new(&gw);
     wait_until(Duration::from_secs(10), "both VTEPs resolved", || {
         let v = api.get("/api/v1/vteps");

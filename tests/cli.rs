@@ -477,12 +477,12 @@ fn help_explains_every_command() {
     );
     let (_, add, _) = vtepgw(&["vni", "add", "--help"]);
     assert!(
-        add.contains("--flood <IP>") && add.contains("--api"),
+        add.contains("--flood <IP>") && add.contains("--group <GROUP>") && add.contains("--api"),
         "{add}"
     );
     let (_, show, _) = vtepgw(&["show", "--help"]);
     for what in [
-        "vnis", "macs", "counters", "config", "mtu", "vteps", "workers",
+        "vnis", "macs", "counters", "config", "mtu", "vteps", "groups", "workers",
     ] {
         assert!(show.contains(what), "{what}: {show}");
     }

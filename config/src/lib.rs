@@ -7,7 +7,7 @@ mod l3_model;
 mod l3_route;
 mod model;
 pub mod mtu;
-mod multicast;
+pub mod multicast;
 mod types;
 mod validate;
 

@@ -19,9 +19,20 @@ pub fn group_problem(group: Ipv4Addr) -> Option<&'static str> {
     }
 }
 
+/// Distinct groups the VNIs may use at once (the data plane keeps
+/// counters for each).
+pub const MAX_GROUPS: usize = 256;
+
 pub(crate) fn validate(config: &Config, r: &mut Report) {
+    let mut distinct = std::collections::BTreeSet::new();
     for (i, v) in config.vni.iter().enumerate() {
         let Some(group) = v.group else { continue };
+        if distinct.insert(group) && distinct.len() == MAX_GROUPS + 1 {
+            r.error(
+                format!("vni[{i}].group"),
+                format!("{group}: more than {MAX_GROUPS} distinct groups; let VNIs share groups"),
+            );
+        }
         if let Some(why) = group_problem(group) {
             r.error(format!("vni[{i}].group"), format!("{group}: {why}"));
         }
@@ -29,13 +40,6 @@ pub(crate) fn validate(config: &Config, r: &mut Report) {
             r.error(
                 format!("vni[{i}].group"),
                 "a VNI floods either to its group or to its head-end `flood` list, not both",
-            );
-        } else if group_problem(group).is_none() {
-            // The IGMP host and the group wire formats exist; the data plane
-            // does not send to or accept from groups yet.
-            r.error(
-                format!("vni[{i}].group"),
-                "multicast core replication is not available yet: list the remote VTEPs in `flood` (head-end replication)",
             );
         }
     }

@@ -442,9 +442,10 @@ fn multicast_groups_and_igmp_defaults() {
         "flood = [\"192.0.2.1\", \"192.0.2.2\"]",
         "group = \"239.1.1.1\"",
     );
-    // Parsed, but refused until the data plane replicates to groups.
-    let why = only_error(&grouped, "vni[0].group");
-    assert!(why.contains("not available yet"), "{why}");
+    let c = Config::from_toml_str(&grouped).unwrap();
+    assert_eq!(c.vni[0].group, Some("239.1.1.1".parse().unwrap()));
+    assert_eq!(c.underlay.multicast_ttl, 64, "not Linux's 1");
+    assert!(c.vni[0].flood.is_empty());
     let text = format!("{MINIMAL}\n[igmp]\nversion = 2\n");
     let c = Config::from_toml_str(&text).unwrap();
     assert_eq!(c.igmp.version, crate::IgmpVersion::V2);
@@ -475,6 +476,26 @@ fn bad_groups_and_igmp_settings_are_refused_by_field() {
     );
     let why = only_error(&both, "vni[0].group");
     assert!(why.contains("not both"), "{why}");
+    // Groups may be shared; 256 distinct ones at most.
+    let mut many = MINIMAL.replace(
+        "flood = [\"192.0.2.1\", \"192.0.2.2\"]",
+        "group = \"239.1.0.0\"",
+    );
+    for k in 1..=256u32 {
+        many += &format!(
+            "\n[[vni]]\nid = {}\ngroup = \"239.1.{}.{}\"\n",
+            1000 + k,
+            k / 256,
+            k % 256
+        );
+    }
+    let why = only_error(&many, "vni[256].group");
+    assert!(why.contains("more than 256 distinct groups"), "{why}");
+    let shared = many.replace("239.1.1.0", "239.1.0.1");
+    assert!(
+        Config::from_toml_str(&shared).is_ok(),
+        "a shared group is not another"
+    );
     let igmp = |body: &str| format!("{MINIMAL}\n[igmp]\n{body}\n");
     only_error(&igmp("robustness = 0"), "igmp.robustness");
     only_error(

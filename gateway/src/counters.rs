@@ -108,6 +108,10 @@ drop_reasons! {
     TxQueueFull => "tx_queue_full": "NIC transmit queue full",
     ArpIgnored => "arp_ignored": "ARP not for our VTEP address, or malformed",
     IcmpIgnored => "icmp_ignored": "ICMP to our VTEP address other than a valid echo request",
+    NotOurGroup => "not_our_group": "IPv4 multicast to a group no VNI here uses, or to a MAC its group does not map to",
+    WrongGroup => "wrong_group": "VXLAN to one of our groups for a VNI that floods to another group (or to none)",
+    OwnSource => "own_source": "VXLAN to a group from our own VTEP address (our copy looped back by the underlay)",
+    IgmpIgnored => "igmp_ignored": "IGMP other than a valid membership query (other hosts' reports), or queries beyond the per-second limit",
 }
 
 /// Packet and byte counts of one port. Each counter block is aligned to a
@@ -239,6 +243,12 @@ impl TunnelCounters {
     }
 }
 
+/// Traffic of one underlay multicast group, by its counter slot
+/// ([`crate::groups::GroupPlan::slot`]), owned by the group's address like
+/// a tunnel's: rx is VXLAN decapsulated from the group, tx the BUM copies
+/// sent to it.
+pub type GroupCounters = TunnelCounters;
+
 /// Drop counts by [`DropReason`], in a block of whole cache lines.
 #[derive(Debug)]
 #[repr(align(64))]
@@ -268,6 +278,8 @@ pub struct WorkerCounters {
     pub vnis: Box<[VniCounters]>,
     /// By tunnel id (see [`crate::tables::TunnelId`]).
     pub tunnels: Box<[TunnelCounters]>,
+    /// By group counter slot (see [`GroupCounters`]).
+    pub groups: Box<[GroupCounters]>,
     /// By [`DropReason`].
     pub drops: Box<DropCounters>,
     /// TSC cycles spent in loop iterations that handled at least one packet.
@@ -280,6 +292,8 @@ pub struct WorkerCounters {
     pub icmp_echo_replies_sent: Counter,
     /// ARP packets passed to the control thread (replies and requests to us).
     pub arp_seen: Counter,
+    /// IGMP membership queries passed to the control thread.
+    pub igmp_queries: Counter,
     /// Learning or resolution events lost because the control queue was full.
     pub events_lost: Counter,
     /// Control-plane frames (ARP requests) this worker transmitted.
@@ -298,6 +312,9 @@ impl WorkerCounters {
             tunnels: (0..crate::shared::TUNNEL_IDS)
                 .map(|_| TunnelCounters::default())
                 .collect(),
+            groups: (0..crate::groups::MAX_GROUPS)
+                .map(|_| GroupCounters::default())
+                .collect(),
             drops: Box::default(),
             busy_cycles: Counter::default(),
             packets: Counter::default(),
@@ -305,6 +322,7 @@ impl WorkerCounters {
             arp_replies_sent: Counter::default(),
             icmp_echo_replies_sent: Counter::default(),
             arp_seen: Counter::default(),
+            igmp_queries: Counter::default(),
             events_lost: Counter::default(),
             control_frames_sent: Counter::default(),
             no_verdict: Counter::default(),

@@ -29,6 +29,8 @@ pub enum Event {
     ArpSeen { ip: Ipv4Addr, mac: MacBytes },
     /// A remote VTEP the VTEP table has never heard of.
     VtepMiss { vtep: Ipv4Addr },
+    /// An IGMP membership query heard on the underlay, for the IGMP host.
+    IgmpQuery(crate::wire::igmp::Query),
 }
 
 /// Events a worker may queue before it starts losing them.

@@ -16,6 +16,7 @@ pub mod clock;
 pub mod control;
 pub mod counters;
 pub mod events;
+pub mod groups;
 pub mod io;
 pub mod offload;
 pub mod pipeline;

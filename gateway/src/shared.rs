@@ -69,6 +69,8 @@ pub struct Shared {
     pub workers: Vec<Arc<WorkerCounters>>,
     pub mac_stats: Box<[VniMacStats]>,
     pub control: ControlStats,
+    /// IGMP memberships and counts, published by the control thread.
+    pub multicast: std::sync::Mutex<crate::control::multicast::MulticastView>,
     /// Set to stop every worker and the control thread.
     pub stop: AtomicBool,
 }
@@ -147,6 +149,7 @@ pub fn build(
         workers: worker_parts.iter().map(|w| w.counters.clone()).collect(),
         mac_stats: (0..VNI_SLOTS).map(|_| VniMacStats::default()).collect(),
         control: ControlStats::default(),
+        multicast: std::sync::Mutex::default(),
         stop: AtomicBool::new(false),
     });
     let control = ControlParts {

@@ -5,6 +5,7 @@
 //! packet needs is an array index or a binary search here, never a string
 //! or a hash of config objects.
 
+pub use crate::groups::GroupPlan;
 use crate::tables::mac::MAX_VNI_SLOTS;
 use crate::tables::MacDest;
 use crate::wire::MacBytes;
@@ -33,6 +34,8 @@ pub struct UnderlayPlan {
     pub src_port_min: u16,
     pub src_port_max: u16,
     pub ttl: u8,
+    /// Outer TTL of VXLAN sent to a multicast group.
+    pub multicast_ttl: u8,
     pub mtu: u16,
 }
 
@@ -112,6 +115,8 @@ pub struct VniPlan {
     pub members: Vec<Member>,
     /// Head-end replication list.
     pub flood_vteps: Vec<Ipv4Addr>,
+    /// Index in [`Snapshot::groups`] of the underlay group BUM goes to.
+    pub group: Option<usize>,
     pub static_macs: Vec<(MacBytes, Ipv4Addr)>,
 }
 
@@ -127,6 +132,8 @@ pub struct Snapshot {
     vni_index: Vec<(u32, u16)>,
     /// The same, as a radix table for the packet path.
     vni_lookup: crate::tables::vni_index::VniIndex,
+    /// The VNIs' underlay groups, sorted by address (see [`crate::groups`]).
+    pub groups: Vec<GroupPlan>,
     /// Where the search for a free slot starts next time: slots are handed
     /// out round-robin so a removed VNI's slot is reused as late as possible
     /// (a worker still on an older snapshot may briefly use it).
@@ -176,6 +183,7 @@ impl Snapshot {
             )));
         }
         let (slots, slot_cursor) = assign_slots(config, previous);
+        let groups = crate::groups::plan(config, previous.map(|p| &p.groups[..]), port_macs[0])?;
         let u = &config.underlay;
         let underlay = UnderlayPlan {
             ip: u.address.addr,
@@ -186,6 +194,7 @@ impl Snapshot {
             src_port_min: u.source_ports.min,
             src_port_max: u.source_ports.max,
             ttl: u.ttl,
+            multicast_ttl: u.multicast_ttl,
             mtu: u.mtu,
         };
 
@@ -204,6 +213,9 @@ impl Snapshot {
                 ageing_secs: v.mac_ageing_secs,
                 members: Vec::new(),
                 flood_vteps: v.flood.clone(),
+                group: v
+                    .group
+                    .and_then(|g| groups.binary_search_by_key(&g, |p| p.addr).ok()),
                 static_macs: v.static_macs.iter().map(|s| (s.mac.0, s.vtep)).collect(),
             });
         }
@@ -238,6 +250,7 @@ impl Snapshot {
             vnis,
             vni_lookup: crate::tables::vni_index::VniIndex::new(vni_index.iter().copied()),
             vni_index,
+            groups,
             slot_cursor,
             config: config.clone(),
         })
@@ -278,6 +291,13 @@ impl Snapshot {
     #[inline]
     pub fn vni(&self, slot: u16) -> Option<&VniPlan> {
         self.vnis.get(usize::from(slot))?.as_ref()
+    }
+
+    /// The group at `addr`, if a VNI uses it.
+    #[inline]
+    pub fn group(&self, addr: Ipv4Addr) -> Option<&GroupPlan> {
+        let i = self.groups.binary_search_by_key(&addr, |g| g.addr).ok()?;
+        self.groups.get(i)
     }
 
     /// (VNI, slot) of every configured VNI, by VNI.

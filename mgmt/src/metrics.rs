@@ -57,6 +57,7 @@ pub fn render(shared: &Shared, devices: &dyn Devices) -> String {
     ports(&s, shared, devices);
     vnis(&s, shared);
     vteps(&s, shared);
+    multicast(&s, shared);
     drops_and_control(&s, shared);
     resources(&s, shared, devices);
 
@@ -220,6 +221,81 @@ fn vteps(s: &Scrape, shared: &Shared) {
         s.pair(&packets, &ip, [("rx", t.rx_packets), ("tx", t.tx_packets)]);
         s.pair(&bytes, &ip, [("rx", t.rx_bytes), ("tx", t.tx_bytes)]);
     }
+}
+
+fn multicast(s: &Scrape, shared: &Shared) {
+    let packets = s.counter(
+        "vtepgw_group_packets_total",
+        "VXLAN packets of an underlay multicast group: rx = decapsulated from it, \
+         tx = BUM copies sent to it (one per frame: the underlay replicates).",
+        &["group", "direction"],
+    );
+    let bytes = s.counter(
+        "vtepgw_group_bytes_total",
+        "Bytes of an underlay multicast group: rx = inner frames decapsulated from it, \
+         tx = whole VXLAN frames sent to it.",
+        &["group", "direction"],
+    );
+    // Every configured group, counted or not yet, and any still counted.
+    let mut groups = totals::groups(shared);
+    for g in &shared.snapshot.load().groups {
+        groups.entry(g.addr).or_default();
+    }
+    for (group, t) in groups {
+        let group = group.to_string();
+        s.pair(
+            &packets,
+            &group,
+            [("rx", t.rx_packets), ("tx", t.tx_packets)],
+        );
+        s.pair(&bytes, &group, [("rx", t.rx_bytes), ("tx", t.tx_bytes)]);
+    }
+    let view = shared
+        .multicast
+        .lock()
+        .map(|v| v.clone())
+        .unwrap_or_default();
+    let st = view.stats;
+    let reports = s.counter(
+        "vtepgw_igmp_reports_sent_total",
+        "IGMP membership reports sent for the VNIs' groups, by IGMP version.",
+        &["version"],
+    );
+    reports.with_label_values(&["2"]).inc_by(st.v2_reports_sent);
+    reports.with_label_values(&["3"]).inc_by(st.v3_reports_sent);
+    s.one(
+        "vtepgw_igmp_leaves_sent_total",
+        "IGMP leaves sent (v2 leave messages, v3 to-include records).",
+        st.leaves_sent,
+    );
+    let queries = s.counter(
+        "vtepgw_igmp_queries_received_total",
+        "IGMP membership queries heard on the underlay, by querier version.",
+        &["version"],
+    );
+    for (v, n) in ["1", "2", "3"].iter().zip(st.queries) {
+        queries.with_label_values(&[v]).inc_by(n);
+    }
+    let joined = s.gauge(
+        "vtepgw_igmp_groups",
+        "Underlay multicast groups the gateway is a member of.",
+        &[],
+    );
+    joined
+        .with_label_values::<&str>(&[])
+        .set(view.groups.len() as i64);
+    let mode = s.gauge(
+        "vtepgw_multicast_receive_mode",
+        "How the underlay NIC receives the groups (1 for the mode in use): mac_filter, \
+         all_multicast, promiscuous, unfiltered or none.",
+        &["mode"],
+    );
+    let current = if view.receive_mode.is_empty() {
+        "none"
+    } else {
+        view.receive_mode
+    };
+    mode.with_label_values(&[current]).set(1);
 }
 
 fn drops_and_control(s: &Scrape, shared: &Shared) {

@@ -97,9 +97,24 @@ pub struct VtepTotals {
 
 /// Every remote VTEP that traffic was counted for, by address.
 pub fn vteps(shared: &Shared) -> BTreeMap<Ipv4Addr, VtepTotals> {
+    by_owner(shared, |w| &w.tunnels)
+}
+
+/// Every underlay group that traffic was counted for, by address: rx is
+/// VXLAN decapsulated from it (inner bytes), tx the BUM copies sent to it
+/// (whole frames).
+pub fn groups(shared: &Shared) -> BTreeMap<Ipv4Addr, VtepTotals> {
+    by_owner(shared, |w| &w.groups)
+}
+
+/// Address-owned counter slots (tunnels, groups) summed over the workers.
+fn by_owner(
+    shared: &Shared,
+    slots: fn(&WorkerCounters) -> &[vtepgw_gateway::counters::TunnelCounters],
+) -> BTreeMap<Ipv4Addr, VtepTotals> {
     let mut out: BTreeMap<Ipv4Addr, VtepTotals> = BTreeMap::new();
     for w in &shared.workers {
-        for (ip, [rp, rb, tp, tb]) in w.tunnels.iter().filter_map(|c| c.read()) {
+        for (ip, [rp, rb, tp, tb]) in slots(w).iter().filter_map(|c| c.read()) {
             let t = out.entry(ip).or_default();
             t.rx_packets += rp;
             t.rx_bytes += rb;

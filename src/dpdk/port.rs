@@ -289,6 +289,46 @@ impl Port {
         })
     }
 
+    /// Makes the port receive the multicast MACs `macs` (an empty list
+    /// stops it), and says how: `mac_filter` (the NIC's multicast filter
+    /// holds them), `all_multicast` (the device cannot filter, so it takes
+    /// every multicast frame; net_pcap answers so), `promiscuous` or
+    /// `unfiltered` (a driver with neither mode: it gets what it gets),
+    /// `none` for an empty list. Control thread only.
+    pub fn receive_multicast(id: u16, macs: &[[u8; 6]]) -> &'static str {
+        let mut list: Vec<ffi::rte_ether_addr> = macs
+            .iter()
+            .map(|&addr_bytes| ffi::rte_ether_addr { addr_bytes })
+            .collect();
+        let n = list.len() as u32;
+        let ptr = if list.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            list.as_mut_ptr()
+        };
+        // SAFETY: valid started port; `ptr` points at `n` addresses that
+        // outlive the call (DPDK copies them), or is null with `n` 0.
+        let filtered = unsafe { ffi::rte_eth_dev_set_mc_addr_list(id, ptr, n) } == 0;
+        if macs.is_empty() {
+            // SAFETY: valid port id; disabling a mode never enabled is harmless.
+            unsafe { ffi::rte_eth_allmulticast_disable(id) };
+            return "none";
+        }
+        if filtered {
+            return "mac_filter";
+        }
+        // SAFETY: valid started port.
+        if unsafe { ffi::rte_eth_allmulticast_enable(id) } == 0 {
+            return "all_multicast";
+        }
+        // SAFETY: valid port id; a read of the port's mode.
+        if unsafe { ffi::rte_eth_promiscuous_get(id) } == 1 {
+            "promiscuous"
+        } else {
+            "unfiltered"
+        }
+    }
+
     /// The port's MAC address.
     pub fn mac(&self) -> [u8; 6] {
         let mut addr = ffi::rte_ether_addr::default();

@@ -196,6 +196,29 @@ impl McastLab {
         self.mdb().iter().any(|(p, g)| p == port && g == group)
     }
 
+    /// Moves the kernel VTEPs of VNI 100 to `group` (their vxlan devices
+    /// made again: the kernel cannot change a device's group in place).
+    pub fn move_kernel_vteps(&self, group: &str) {
+        for (i, hv) in [(1, &self.hv1), (2, &self.hv2)] {
+            hv.run(&format!(
+                "ip link del vxlan{VNI} && \
+                 ip link add vxlan{VNI} type vxlan id {VNI} dstport 4789 local 192.0.2.{i} \
+                 group {group} dev u1 ttl 5 && \
+                 ip link set vxlan{VNI} master br0 && ip link set vxlan{VNI} up"
+            ));
+        }
+    }
+
+    /// Sends one VXLAN datagram for VNI 999 (which no VTEP here serves)
+    /// from hv1 to `group`, by a plain socket (no kernel VTEP involved).
+    pub fn probe_group(&self, group: &str) {
+        self.hv1.run(&format!(
+            "python3 -c \"import socket as s; k = s.socket(s.AF_INET, s.SOCK_DGRAM); \
+             k.setsockopt(s.IPPROTO_IP, s.IP_MULTICAST_IF, s.inet_aton('192.0.2.1')); \
+             k.sendto(bytes([8, 0, 0, 0, 0, 3, 0xe7, 0]) + bytes(60), ('{group}', 4789))\""
+        ));
+    }
+
     /// Switches the querier to IGMP `version` (2 or 3).
     pub fn querier_version(&self, version: u8) {
         self.sw.run(&format!(

@@ -1,12 +1,14 @@
 //! The control thread: the only writer of the MAC and VTEP tables.
 //!
-//! It drains the workers' events (learning, ARP), ages MACs, keeps static
-//! entries in line with the config, and resolves remote VTEPs' next hops by
-//! ARP. It polls every millisecond and never touches packets itself: ARP
-//! requests go to worker 0 as control frames.
+//! It drains the workers' events (learning, ARP, IGMP queries), ages MACs,
+//! keeps static entries in line with the config, resolves remote VTEPs'
+//! next hops by ARP and is the IGMP host for the VNIs' groups. It polls
+//! every millisecond and never touches packets itself: ARP requests and
+//! IGMP reports go to worker 0 as control frames.
 
 pub mod igmp;
 mod learning;
+pub mod multicast;
 mod resolver;
 
 use crate::events::Event;
@@ -14,6 +16,7 @@ use crate::shared::{ControlParts, Shared};
 use crate::snapshot::Snapshot;
 use crate::tables::MacDest;
 use learning::Learning;
+use multicast::Multicast;
 use resolver::Resolver;
 use std::sync::mpsc::TryRecvError;
 use std::sync::Arc;
@@ -30,6 +33,7 @@ pub struct Control {
     events: Vec<std::sync::mpsc::Receiver<Event>>,
     learning: Learning,
     resolver: Resolver,
+    multicast: Multicast,
     snapshot: Arc<Snapshot>,
     last_timer_ms: u64,
 }
@@ -41,6 +45,7 @@ impl Control {
         let snapshot = shared.snapshot.load_full();
         let mut control = Control {
             learning: Learning::new(parts.mac_writer),
+            multicast: Multicast::new(&snapshot, parts.control_frames.clone()),
             resolver: Resolver::new(parts.tunnel_writer, parts.control_frames),
             events: parts.events,
             snapshot: snapshot.clone(),
@@ -50,6 +55,13 @@ impl Control {
         let (now, now_ms) = (control.shared.clock.now(), control.shared.clock.millis());
         control.apply_snapshot(&snapshot, None, now, now_ms);
         control
+    }
+
+    /// Installs the NIC layer's receive filter for the groups' MACs and
+    /// applies it to the groups in use (again whenever they change).
+    pub fn set_receive_filter(&mut self, filter: multicast::ReceiveFilter) {
+        self.multicast
+            .set_filter(&self.shared, &self.snapshot, filter);
     }
 
     /// Runs until a stop is requested.
@@ -77,7 +89,9 @@ impl Control {
             self.apply_snapshot(&current, Some(&old), now, now_ms);
         }
         self.drain_events(now, now_ms);
+        self.multicast.poll(&self.shared, &self.snapshot, now_ms);
         if now_ms.saturating_sub(self.last_timer_ms) >= TIMER_PERIOD_MS {
+            self.multicast.publish(&self.shared, now_ms);
             self.last_timer_ms = now_ms;
             self.learning.age_step(
                 &self.shared,
@@ -144,6 +158,7 @@ impl Control {
                     Event::ArpSeen { ip, mac } => {
                         self.resolver.arp_seen(&self.shared, ip, mac, now_ms)
                     }
+                    Event::IgmpQuery(q) => self.multicast.on_query(&self.shared, &q, now_ms),
                     Event::VtepMiss { vtep } => {
                         self.resolver
                             .track(&self.shared, &self.snapshot, vtep, false, now, now_ms);
@@ -159,6 +174,7 @@ impl Control {
                 self.shared.mac_stats[usize::from(slot)].reset();
             }
         }
+        self.multicast.sync(&self.shared, snap, now_ms);
         // Tunnels first: static MACs point at their ids.
         self.resolver.sync(&self.shared, snap, now, now_ms);
         let resolver = &mut self.resolver;

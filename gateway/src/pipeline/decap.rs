@@ -24,6 +24,8 @@ use std::net::Ipv4Addr;
 /// the inner MACs, and (after the burst's lookup stage) what the MAC table
 /// says of them.
 pub(super) struct Decap {
+    /// The group it came to (counter slot, address); None: to our address.
+    group: Option<(u16, Ipv4Addr)>,
     vtep: Ipv4Addr,
     inner_start: usize,
     inner_len: usize,
@@ -46,9 +48,14 @@ impl<B: PacketBuf> Pipeline<B> {
         if !offload::ipv4_checksum_ok(cksum, || ip.verify_checksum()) {
             return Err(Some(DropReason::BadIpv4Checksum));
         }
-        if ip.dst_addr() != u.ip {
+        // To our address, or to one of our groups (a counter slot).
+        let group = if ip.dst_addr() == u.ip {
+            None
+        } else if ip.dst_addr().is_multicast() {
+            Some(Self::group_of(env, &frame[..6], ip.dst_addr(), ip.src_addr()).map_err(Some)?)
+        } else {
             return Err(Some(DropReason::NotOurVtepIp));
-        }
+        };
         if !u.is_vtep_source(ip.src_addr()) {
             return Err(Some(DropReason::BadOuterSource));
         }
@@ -74,6 +81,17 @@ impl<B: PacketBuf> Pipeline<B> {
         let slot = self
             .vni_slot(env, vxlan.vni())
             .ok_or(Some(DropReason::UnknownVni))?;
+        if let Some(g) = group {
+            // A group carries only the VNIs that flood to it.
+            let vni_group = env.snap.vni(slot).and_then(|v| v.group);
+            if vni_group
+                .and_then(|i| env.snap.groups.get(i))
+                .map(|p| p.addr)
+                != Some(g.addr)
+            {
+                return Err(Some(DropReason::WrongGroup));
+            }
+        }
         let inner_start = ETH_LEN + ip.header_len() + 8 + 8;
         // The UDP length bounds the inner frame; anything after is padding.
         let inner_len = udp.payload().len() - 8;
@@ -90,6 +108,7 @@ impl<B: PacketBuf> Pipeline<B> {
         dst.copy_from_slice(&inner[..6]);
         src.copy_from_slice(&inner[6..12]);
         Ok(Decap {
+            group: group.map(|g| (g.slot, g.addr)),
             vtep: ip.src_addr(),
             inner_start,
             inner_len,
@@ -153,6 +172,9 @@ impl<B: PacketBuf> Pipeline<B> {
         }
         let (slot, dst, dst_hit) = (m.slot, m.dst, m.dst_hit);
         self.count_decap(slot, d.inner_len);
+        if let Some((g, addr)) = d.group {
+            self.counters.groups[usize::from(g)].add_rx(addr, 1, d.inner_len as u64);
+        }
 
         if is_multicast_mac(&dst) {
             return self.flood(io, env, slot, vni, None, FloodScope::PortsOnly, pkt);

@@ -1,6 +1,7 @@
 //! Flooding: a BUM or unknown-unicast frame goes to every member of its
 //! VNI but the one it came from, and (from a physical port) to every VTEP
-//! of the VNI's flood list (head-end replication); a frame from a tunnel
+//! of the VNI's flood list (head-end replication) or once to its underlay
+//! group (multicast core replication); a frame from a tunnel
 //! goes to local ports only (split horizon). Copies are packets of their
 //! own, each with its verdict.
 
@@ -73,8 +74,13 @@ impl<B: PacketBuf> Pipeline<B> {
             FloodScope::PortsAndVteps => &vni.flood_vteps,
             FloodScope::PortsOnly => &[],
         };
+        // Multicast core replication: one copy to the VNI's group.
+        let group = match scope {
+            FloodScope::PortsAndVteps => vni.group.and_then(|i| env.snap.groups.get(i)),
+            FloodScope::PortsOnly => None,
+        };
         let local_count = ports.clone().count();
-        let total = local_count + vteps.len();
+        let total = local_count + vteps.len() + usize::from(group.is_some());
         if total == 0 {
             return self.discard(DropReason::FloodNoTarget, pkt);
         }
@@ -88,10 +94,11 @@ impl<B: PacketBuf> Pipeline<B> {
             }
         }
         vc.flood_to_vteps.add(vteps.len() as u64);
-        if !vteps.is_empty() {
+        let overlay = !vteps.is_empty() || group.is_some();
+        if overlay {
             self.count_encap(slot, pkt.len());
         }
-        let hash = if vteps.is_empty() {
+        let hash = if !overlay {
             0
         } else {
             let from = ingress.map_or(UNDERLAY_PORT, |m| m.port);
@@ -122,6 +129,11 @@ impl<B: PacketBuf> Pipeline<B> {
         for (index, &vtep) in vteps.iter().enumerate() {
             if let Some(copy) = next_copy(io, self, UNDERLAY_PORT) {
                 self.encap_to_addr(io, env, slot, index, vni.vni, vtep, hash, copy);
+            }
+        }
+        if let Some(g) = group {
+            if let Some(copy) = next_copy(io, self, UNDERLAY_PORT) {
+                self.encap_to_group(io, env, vni.vni, g, hash, copy);
             }
         }
     }

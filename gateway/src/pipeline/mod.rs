@@ -19,6 +19,7 @@ pub mod encap;
 mod flood;
 mod learn;
 mod lookup;
+mod mcast;
 mod output;
 mod tally;
 mod underlay;
@@ -82,6 +83,8 @@ pub struct Pipeline<B: PacketBuf> {
     staged: Vec<(B, decap::Decap)>,
     /// The same for a physical port's burst ([`bridge`]).
     staged_bridge: Vec<(B, bridge::Bridged)>,
+    /// IGMP queries passed up in the current second: (second, count).
+    igmp_budget: (u32, u8),
 }
 
 /// Per-poll counts, as runs of one key: a burst of one flow touches each
@@ -119,6 +122,7 @@ impl<B: PacketBuf> Pipeline<B> {
             dropped: Batch::default(),
             staged: Vec::with_capacity(STAGE_LEN),
             staged_bridge: Vec::with_capacity(STAGE_LEN),
+            igmp_budget: (0, 0),
         }
     }
 

@@ -6,12 +6,14 @@ use super::{wire_drop, Env, Pipeline};
 use crate::buf::PacketBuf;
 use crate::counters::DropReason;
 use crate::events::Event;
+use crate::groups::receives_mac;
 use crate::io::PortIo;
 use crate::offload;
 use crate::snapshot::UNDERLAY_PORT;
 use crate::wire::arp::{turn_request_into_reply, ArpPacket, ARP_REPLY, ARP_REQUEST};
 use crate::wire::ethernet::{parse_l2, ETHERTYPE_ARP, ETHERTYPE_IPV4, HEADER_LEN as ETH_LEN};
 use crate::wire::icmpv4::{turn_echo_request_into_reply, Icmpv4Packet, ECHO_REQUEST};
+use crate::wire::igmp::PROTO_IGMP;
 use crate::wire::ipv4::Ipv4Packet;
 use crate::wire::{is_multicast_mac, BROADCAST_MAC};
 
@@ -24,12 +26,22 @@ impl<B: PacketBuf> Pipeline<B> {
         if l2.vlan.is_some() {
             return self.discard(DropReason::UnderlayVlanTag, pkt);
         }
-        // Broadcast is for ARP only: VXLAN to us comes to our MAC.
+        // Broadcast is for ARP only: VXLAN to us comes to our MAC, or to
+        // the mapped MAC of one of our groups.
         let broadcast_arp = l2.dst == BROADCAST_MAC && l2.ethertype == ETHERTYPE_ARP;
-        if l2.dst != env.snap.underlay.mac && !broadcast_arp {
+        let to_us = l2.dst == env.snap.underlay.mac;
+        // Checked only off our MAC: unicast VXLAN never scans the groups.
+        let group_ipv4 = !to_us
+            && is_multicast_mac(&l2.dst)
+            && l2.ethertype == ETHERTYPE_IPV4
+            && receives_mac(&env.snap.groups, &l2.dst);
+        if !to_us && !broadcast_arp && !group_ipv4 {
             return self.discard(DropReason::NotOurMac, pkt);
         }
         match l2.ethertype {
+            ETHERTYPE_IPV4 if group_ipv4 && pkt.data().get(ETH_LEN + 9) == Some(&PROTO_IGMP) => {
+                return self.igmp(env, pkt)
+            }
             ETHERTYPE_IPV4 => {}
             ETHERTYPE_ARP => return self.arp(io, env, pkt),
             _ => return self.discard(DropReason::UnsupportedEthertype, pkt),
@@ -65,8 +77,12 @@ impl<B: PacketBuf> Pipeline<B> {
         // At most once a second per (sender, MAC): a storm of gratuitous
         // ARP (VRRP, VM moves) cannot crowd learning out of the queue.
         // Keys of VNI slot 0x7fff are never MAC keys (slots stay below 4096).
+        // The operation is part of the value: a VTEP's request to us and
+        // its reply to our request a moment later are both passed on (the
+        // reply is what resolves it).
         let key = (1 << 63) | (0x7fff << 48) | u64::from(u32::from(ip));
-        let value = u64::from_be_bytes([0, 0, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]]);
+        let value =
+            u64::from_be_bytes([0, op as u8, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]]);
         self.notify(env, key, value, Event::ArpSeen { ip, mac });
         if to_us && op == ARP_REQUEST {
             if turn_request_into_reply(pkt.data_mut(), u.mac).is_err() {

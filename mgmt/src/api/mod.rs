@@ -6,6 +6,7 @@ pub mod auth;
 pub mod body;
 mod config;
 pub mod error;
+mod groups;
 mod openapi;
 mod ports;
 pub mod precondition;
@@ -339,6 +340,9 @@ pub fn routes() -> Vec<Route> {
         Route::new(Get, "/api/v1/vteps", |f| on(f, reads::vteps))
             .about("Remote VTEPs: next hop, ARP state and traffic")
             .gives(200, &[(JSON, "RemoteVtepList")]),
+        Route::new(Get, "/api/v1/groups", |f| on(f, groups::list))
+            .about("Underlay multicast groups: VNIs, IGMP membership, querier heard, traffic")
+            .gives(200, &[(JSON, "Groups")]),
         Route::new(Get, "/api/v1/mtu", |f| on(f, reads::mtu))
             .about("Per VNI: overlay MTU, underlay MTU, required underlay MTU and margin")
             .gives(200, &[(JSON, "MtuList")]),

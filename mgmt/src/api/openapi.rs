@@ -288,8 +288,25 @@ fn schemas() -> Value {
         "RemoteVtep": with_counters(object(&[
             ("ip", ipv4.clone()),
             ("state", enumeration(&["resolved", "pending", "unreachable", "unknown"])),
-            ("next_hop", nullable(ipv4)), ("next_hop_mac", nullable(string())),
+            ("next_hop", nullable(ipv4.clone())), ("next_hop_mac", nullable(string())),
             ("flood_vnis", array(int())), ("static_macs", int()), ("idle_secs", nullable(int())),
+        ], &[]), &traffic),
+        "Groups": object(&[
+            ("querier_version", nullable(json!({"type": "integer", "enum": [1, 2, 3]}))),
+            ("report_version", json!({"type": "integer", "enum": [2, 3]})),
+            ("receive_mode", enumeration(&[
+                "mac_filter", "all_multicast", "promiscuous", "unfiltered", "none",
+            ])),
+            ("igmp", with_counters(object(&[], &[]), &[
+                "v2_reports_sent", "v3_reports_sent", "leaves_sent",
+                "v1_queries", "v2_queries", "v3_queries",
+            ])),
+            ("groups", schema_ref("GroupList")),
+        ], &[]),
+        "Group": with_counters(object(&[
+            ("group", ipv4), ("vnis", array(int())),
+            ("state", enumeration(&["joining", "member", "pending"])),
+            ("last_report_ms_ago", nullable(int())),
         ], &[]), &traffic),
         "Mtu": object(&[
             ("vni", int()), ("overlay_mtu", int()), ("underlay_mtu", int()),

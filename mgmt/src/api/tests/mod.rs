@@ -4,6 +4,7 @@
 
 mod auth;
 mod config;
+mod groups;
 mod ports;
 mod precondition;
 mod reads;

@@ -160,7 +160,13 @@ async fn metrics_cover_remote_vteps_and_follow_conventions() {
 #[tokio::test]
 async fn the_grafana_dashboard_uses_real_metrics() {
     let lab = lab_after_traffic();
-    let text = lab.get("/metrics").await.text;
+    let mut text = lab.get("/metrics").await.text;
+    // Group series exist where a VNI has a group.
+    let grouped = format!(
+        "{}\n[[vni]]\nid = 300\ngroup = \"239.1.1.9\"\n",
+        crate::testkit::CONFIG
+    );
+    text += &Lab::with(&grouped, None, None).get("/metrics").await.text;
     let dashboard: serde_json::Value =
         serde_json::from_str(include_str!("../../../../config/grafana-dashboard.json")).unwrap();
     let mut used = std::collections::BTreeSet::new();
