@@ -217,6 +217,28 @@ fn schemas() -> Value {
             ("port", schema_ref("PortList")),
             ("vni", schema_ref("VniList")),
             ("igmp", schema_ref("Igmp")),
+            // The L3 gateway's model (validated; refused until the data plane routes).
+            ("vrf", schema_ref("VrfList")),
+            ("interface", schema_ref("RoutedInterfaceList")),
+            ("route", schema_ref("StaticRouteList")),
+            ("icmp", schema_ref("Icmp")),
+            ("neighbour", schema_ref("Neighbour")),
+        ]),
+        "Vrf": object(&[("name", string())], &[]),
+        "VniGateway": object(&[("address", cidr.clone())], &[
+            ("mac", mac.clone()), ("vrf", string()),
+        ]),
+        "RoutedInterface": object(&[
+            ("name", string()), ("port", string()), ("address", cidr.clone()),
+        ], &[("vlan", vlan.clone()), ("vrf", string()), ("mtu", int())]),
+        "StaticRoute": object(
+            &[("prefix", json!({"type": "string", "example": "192.0.2.128/25"}))],
+            &[("vrf", string()), ("next_hop", ipv4.clone()), ("interface", string())],
+        ),
+        "Icmp": object(&[], &[("rate_per_sec", int()), ("burst", int())]),
+        "Neighbour": object(&[], &[
+            ("ageing_secs", int()), ("retries", int()), ("retry_interval_ms", int()),
+            ("queue_len", int()),
         ]),
         "Dataplane": object(&[], &[
             ("main_lcore", int()), ("worker_lcores", array(int())),
@@ -246,6 +268,8 @@ fn schemas() -> Value {
             ("flood", array(ipv4.clone())), ("group", ipv4.clone()), ("learning", boolean()),
             ("mac_ageing_secs", int()), ("mac_limit", int()), ("mtu", int()),
             ("static_macs", schema_ref("StaticMacList")),
+            ("gateway", schema_ref("VniGateway")),
+            ("arp_suppression", enumeration(&["off", "reply", "proxy"])),
         ]),
         "StaticMac": object(&[("mac", mac.clone()), ("vtep", ipv4.clone())], &[]),
         "VtepRef": object(&[("ip", ipv4.clone())], &[]),
