@@ -14,7 +14,6 @@ use crate::offload;
 use crate::snapshot::Member;
 use crate::tables::MacDest;
 use crate::wire::ethernet::parse_l2;
-use crate::wire::is_multicast_mac;
 
 /// A frame whose VLAN mapped to a VNI, untagged, waiting for the burst's
 /// lookup stage: its VNI slot, where it came in, its MACs and what the MAC
@@ -49,7 +48,7 @@ impl<B: PacketBuf> Pipeline<B> {
         if env.snap.vni(slot).is_none() {
             return self.discard(DropReason::UnknownVlan, pkt);
         }
-        if is_multicast_mac(&l2.src) || l2.src == [0; 6] {
+        if l2.src.is_multicast() || l2.src.is_zero() {
             return self.discard(DropReason::BadSourceMac, pkt);
         }
         // Inside the VNI frames travel untagged; egress adds what it needs.
@@ -90,10 +89,10 @@ impl<B: PacketBuf> Pipeline<B> {
                 port: ingress.port,
                 vlan: ingress.vlan,
             };
-            self.learn_from(env, slot, m.src, source, m.src_hit);
+            self.learn_from(env, slot, m.src.0, source, m.src_hit);
         }
         let (dst, dst_hit) = (m.dst, m.dst_hit);
-        if is_multicast_mac(&dst) {
+        if dst.is_multicast() {
             return self.flood(
                 io,
                 env,

@@ -13,9 +13,9 @@ use crate::counters::DropReason;
 use crate::io::PortIo;
 use crate::offload;
 use crate::tables::{MacDest, TunnelId};
+use crate::types::Mac;
 use crate::wire::ethernet::{ETHERTYPE_QINQ, ETHERTYPE_VLAN, HEADER_LEN as ETH_LEN};
 use crate::wire::ipv4::{Ipv4Packet, PROTO_ICMP, PROTO_UDP};
-use crate::wire::is_multicast_mac;
 use crate::wire::udp::UdpPacket;
 use crate::wire::vxlan::VxlanHeader;
 use std::net::Ipv4Addr;
@@ -103,10 +103,10 @@ impl<B: PacketBuf> Pipeline<B> {
         if inner_type == ETHERTYPE_VLAN || inner_type == ETHERTYPE_QINQ {
             return Err(Some(DropReason::InnerVlanTag));
         }
-        let mut dst = [0u8; 6];
-        let mut src = [0u8; 6];
-        dst.copy_from_slice(&inner[..6]);
-        src.copy_from_slice(&inner[6..12]);
+        let mut dst = Mac::ZERO;
+        let mut src = Mac::ZERO;
+        dst.0.copy_from_slice(&inner[..6]);
+        src.0.copy_from_slice(&inner[6..12]);
         Ok(Decap {
             group: group.map(|g| (g.slot, g.addr)),
             vtep: ip.src_addr(),
@@ -155,7 +155,7 @@ impl<B: PacketBuf> Pipeline<B> {
             // could be learned (limit hit): keep it, its id and its counters.
             self.shared.tunnels.touch(t, env.now);
         }
-        if is_multicast_mac(&m.src) || m.src == [0; 6] {
+        if m.src.is_multicast() || m.src.is_zero() {
             return self.discard(DropReason::BadSourceMac, pkt);
         }
         if vni.learning {
@@ -163,7 +163,7 @@ impl<B: PacketBuf> Pipeline<B> {
                 vtep: d.vtep,
                 tunnel,
             };
-            self.learn_from(env, m.slot, m.src, source, m.src_hit);
+            self.learn_from(env, m.slot, m.src.0, source, m.src_hit);
         }
 
         let padding = pkt.len() - d.inner_start - d.inner_len;
@@ -176,7 +176,7 @@ impl<B: PacketBuf> Pipeline<B> {
             self.counters.groups[usize::from(g)].add_rx(addr, 1, d.inner_len as u64);
         }
 
-        if is_multicast_mac(&dst) {
+        if dst.is_multicast() {
             return self.flood(io, env, slot, vni, None, FloodScope::PortsOnly, pkt);
         }
         match destination_of(env, slot, dst_hit) {

@@ -10,12 +10,12 @@ use crate::groups::receives_mac;
 use crate::io::PortIo;
 use crate::offload;
 use crate::snapshot::UNDERLAY_PORT;
+use crate::types::Mac;
 use crate::wire::arp::{turn_request_into_reply, ArpPacket, ARP_REPLY, ARP_REQUEST};
 use crate::wire::ethernet::{parse_l2, ETHERTYPE_ARP, ETHERTYPE_IPV4, HEADER_LEN as ETH_LEN};
 use crate::wire::icmpv4::{turn_echo_request_into_reply, Icmpv4Packet, ECHO_REQUEST};
 use crate::wire::igmp::PROTO_IGMP;
 use crate::wire::ipv4::Ipv4Packet;
-use crate::wire::{is_multicast_mac, BROADCAST_MAC};
 
 impl<B: PacketBuf> Pipeline<B> {
     pub(super) fn handle_underlay<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, env: &Env, pkt: B) {
@@ -28,13 +28,13 @@ impl<B: PacketBuf> Pipeline<B> {
         }
         // Broadcast is for ARP only: VXLAN to us comes to our MAC, or to
         // the mapped MAC of one of our groups.
-        let broadcast_arp = l2.dst == BROADCAST_MAC && l2.ethertype == ETHERTYPE_ARP;
+        let broadcast_arp = l2.dst.is_broadcast() && l2.ethertype == ETHERTYPE_ARP;
         let to_us = l2.dst == env.snap.underlay.mac;
         // Checked only off our MAC: unicast VXLAN never scans the groups.
         let group_ipv4 = !to_us
-            && is_multicast_mac(&l2.dst)
+            && l2.dst.is_multicast()
             && l2.ethertype == ETHERTYPE_IPV4
-            && receives_mac(&env.snap.groups, &l2.dst);
+            && receives_mac(&env.snap.groups, &l2.dst.0);
         if !to_us && !broadcast_arp && !group_ipv4 {
             return self.discard(DropReason::NotOurMac, pkt);
         }
@@ -69,7 +69,7 @@ impl<B: PacketBuf> Pipeline<B> {
         let announcement = arp.target_ip() == ip || op == ARP_REPLY;
         // No host has a multicast, zero or our own MAC (RFC 1812 3.3.2): a
         // claim to one would point next hops at the whole segment or at us.
-        let bad_mac = is_multicast_mac(&mac) || mac == [0; 6] || mac == u.mac;
+        let bad_mac = Mac(mac).is_multicast() || Mac(mac).is_zero() || mac == u.mac;
         if !(to_us || announcement) || !u.is_vtep_source(ip) || bad_mac {
             return self.discard(DropReason::ArpIgnored, pkt);
         }

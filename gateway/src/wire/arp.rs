@@ -178,7 +178,7 @@ pub fn turn_request_into_reply(frame: &mut [u8], our_mac: MacBytes) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::super::testdata::{INNER, VXLAN_ARP, VXLAN_ICMP};
-    use super::super::BROADCAST_MAC;
+    use super::super::{Mac, BROADCAST_MAC};
     use super::*;
 
     const REQUESTER: MacBytes = [0x02, 0x42, 0xac, 0x11, 0x00, 0x02];
@@ -236,7 +236,7 @@ mod tests {
         let l2 = parse_l2(&frame).unwrap();
         assert_eq!(
             (l2.dst, l2.src, l2.ethertype),
-            (REQUESTER, OURS, ETHERTYPE_ARP)
+            (Mac(REQUESTER), Mac(OURS), ETHERTYPE_ARP)
         );
         let a = ArpPacket::new_checked(&frame[14..]).unwrap();
         assert_eq!(a.operation(), ARP_REPLY);

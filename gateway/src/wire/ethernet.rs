@@ -4,7 +4,7 @@
 //! the pipeline uses on received frames: it also accepts one 802.1Q tag and
 //! rejects stacked tags (QinQ), which this gateway does not terminate.
 
-use super::{get_mac, get_u16, put_mac, put_u16, MacBytes, Result, WireError};
+use super::{get_mac, get_u16, put_mac, put_u16, Mac, MacBytes, Result, WireError};
 use super::{tail, tail_mut};
 
 pub const HEADER_LEN: usize = 14;
@@ -125,8 +125,8 @@ pub fn vlan_tci(pcp: u8, dei: bool, vid: u16) -> u16 {
 /// The parsed L2 header of a received frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct L2Header {
-    pub dst: MacBytes,
-    pub src: MacBytes,
+    pub dst: Mac,
+    pub src: Mac,
     /// The 802.1Q tag, if the frame carried one.
     pub vlan: Option<VlanTag>,
     /// The ethertype after any VLAN tag.
@@ -161,8 +161,8 @@ pub fn parse_l2(buf: &[u8]) -> Result<L2Header> {
         other => (None, other, HEADER_LEN),
     };
     Ok(L2Header {
-        dst: get_mac(buf, 0),
-        src: get_mac(buf, 6),
+        dst: Mac(get_mac(buf, 0)),
+        src: Mac(get_mac(buf, 6)),
         vlan,
         ethertype,
         l3_offset,

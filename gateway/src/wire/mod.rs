@@ -92,11 +92,7 @@ pub type MacBytes = [u8; 6];
 /// `ff:ff:ff:ff:ff:ff`.
 pub const BROADCAST_MAC: MacBytes = [0xff; 6];
 
-/// True for group addresses (I/G bit set), which includes broadcast.
-#[inline]
-pub fn is_multicast_mac(mac: &MacBytes) -> bool {
-    mac[0] & 0x01 != 0
-}
+pub use crate::types::Mac;
 
 // Field helpers shared by the views. `new_checked` proved the buffer long
 // enough for every fixed field, so the bounds checks here never fail for a
@@ -220,10 +216,10 @@ mod tests {
 
     #[test]
     fn mac_helpers_and_error_display() {
-        assert!(is_multicast_mac(&BROADCAST_MAC));
-        assert!(is_multicast_mac(&[0x01, 0x00, 0x5e, 0, 0, 1]));
-        assert!(is_multicast_mac(&[0x33, 0x33, 0, 0, 0, 1]));
-        assert!(!is_multicast_mac(&[0x02, 0x42, 0xac, 0x11, 0, 2]));
+        assert!(Mac(BROADCAST_MAC).is_multicast());
+        assert!(Mac([0x01, 0x00, 0x5e, 0, 0, 1]).is_multicast());
+        assert!(Mac([0x33, 0x33, 0, 0, 0, 1]).is_multicast());
+        assert!(!Mac([0x02, 0x42, 0xac, 0x11, 0, 2]).is_multicast());
         assert_eq!(WireError::Truncated.to_string(), "truncated packet");
         assert_eq!(WireError::Malformed.to_string(), "malformed packet");
     }
