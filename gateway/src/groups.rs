@@ -143,7 +143,8 @@ mod tests {
     fn the_outer_header_goes_to_the_mapped_mac_with_the_multicast_ttl() {
         let g = &plan(&config(&["239.129.2.3"]), None, [2, 0, 0, 0, 0, 1]).unwrap()[0];
         let mut out = [0u8; crate::pipeline::encap::ENCAP_LEN];
-        g.outer.emit(&mut out, 60, 7, 50000, 100);
+        g.outer
+            .emit(&mut out, 60, 7, 50000, crate::types::Vni::new(100).unwrap());
         assert_eq!(&out[..6], &[0x01, 0, 0x5e, 1, 2, 3], "low 23 bits only");
         assert_eq!(out[22], 9, "multicast_ttl");
         assert_eq!(&out[30..34], &[239, 129, 2, 3]);

@@ -8,6 +8,7 @@
 pub use crate::groups::GroupPlan;
 use crate::tables::mac::MAX_VNI_SLOTS;
 use crate::tables::MacDest;
+use crate::types::Vni;
 use crate::wire::MacBytes;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
@@ -107,7 +108,7 @@ pub struct Member {
 /// One VNI (index = its slot in [`Snapshot::vnis`]).
 #[derive(Clone, Debug)]
 pub struct VniPlan {
-    pub vni: u32,
+    pub vni: Vni,
     pub learning: bool,
     pub mac_limit: u32,
     pub ageing_secs: u32,
@@ -129,7 +130,7 @@ pub struct Snapshot {
     /// By slot; `None` for free slots.
     pub vnis: Vec<Option<VniPlan>>,
     /// (VNI, slot), sorted by VNI, for decapsulation.
-    vni_index: Vec<(u32, u16)>,
+    vni_index: Vec<(Vni, u16)>,
     /// The same, as a radix table for the packet path.
     vni_lookup: crate::tables::vni_index::VniIndex,
     /// The VNIs' underlay groups, sorted by address (see [`crate::groups`]).
@@ -182,6 +183,11 @@ impl Snapshot {
                 config.port.len() + 1
             )));
         }
+        // Config validation keeps ids in 1..=2^24-1; this is where they
+        // become typed VNIs.
+        let vni_of = |id: u32| {
+            Vni::new(id).ok_or_else(|| BuildError(format!("vni: {id} is not a 24-bit VNI")))
+        };
         let (slots, slot_cursor) = assign_slots(config, previous);
         let groups = crate::groups::plan(config, previous.map(|p| &p.groups[..]), port_macs[0])?;
         let u = &config.underlay;
@@ -207,7 +213,7 @@ impl Snapshot {
         let mut vnis: Vec<Option<VniPlan>> = vec![None; VNI_SLOTS];
         for v in &config.vni {
             vnis[usize::from(slots[&v.id])] = Some(VniPlan {
-                vni: v.id,
+                vni: vni_of(v.id)?,
                 learning: v.learning,
                 mac_limit: v.mac_limit,
                 ageing_secs: v.mac_ageing_secs,
@@ -241,7 +247,10 @@ impl Snapshot {
                 vlan_slots,
             });
         }
-        let mut vni_index: Vec<(u32, u16)> = slots.into_iter().collect();
+        let mut vni_index = slots
+            .into_iter()
+            .map(|(id, slot)| Ok((vni_of(id)?, slot)))
+            .collect::<Result<Vec<_>, BuildError>>()?;
         vni_index.sort_unstable();
         Ok(Snapshot {
             generation,
@@ -267,7 +276,7 @@ impl Snapshot {
 
     /// The slot of a VNI carried in a VXLAN header.
     #[inline]
-    pub fn vni_slot(&self, vni: u32) -> Option<u16> {
+    pub fn vni_slot(&self, vni: Vni) -> Option<u16> {
         self.vni_lookup.get(vni)
     }
 
@@ -301,7 +310,7 @@ impl Snapshot {
     }
 
     /// (VNI, slot) of every configured VNI, by VNI.
-    pub fn vni_slots(&self) -> &[(u32, u16)] {
+    pub fn vni_slots(&self) -> &[(Vni, u16)] {
         &self.vni_index
     }
 }
@@ -312,7 +321,8 @@ fn assign_slots(config: &Config, previous: Option<&Snapshot>) -> (HashMap<u32, u
     let mut slots = HashMap::new();
     let mut used = vec![false; VNI_SLOTS];
     for v in &config.vni {
-        if let Some(slot) = previous.and_then(|p| p.vni_slot(v.id)) {
+        let previous_slot = Vni::new(v.id).and_then(|vni| previous?.vni_slot(vni));
+        if let Some(slot) = previous_slot {
             slots.insert(v.id, slot);
             used[usize::from(slot)] = true;
         }

@@ -155,7 +155,11 @@ impl Rig {
     }
 
     pub fn slot(&self, vni: u32) -> u16 {
-        self.shared.snapshot.load().vni_slot(vni).unwrap()
+        self.shared
+            .snapshot
+            .load()
+            .vni_slot(crate::types::Vni::new(vni).unwrap())
+            .unwrap()
     }
 
     /// The tunnel id of a tracked VTEP.

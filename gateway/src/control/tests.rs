@@ -173,8 +173,12 @@ fn removing_a_vni_flushes_its_macs_and_keeps_other_slots() {
     );
     publish(&mut rig, &without_200, 2);
     let snap = rig.shared.snapshot.load_full();
-    assert_eq!(snap.vni_slot(200), None);
-    assert_eq!(snap.vni_slot(100), Some(slot100), "VNI 100 keeps its slot");
+    assert_eq!(snap.vni_slot(crate::types::Vni::new(200).unwrap()), None);
+    assert_eq!(
+        snap.vni_slot(crate::types::Vni::new(100).unwrap()),
+        Some(slot100),
+        "VNI 100 keeps its slot"
+    );
     assert!(rig.lookup(100, &HOST_P1).is_some());
     assert_eq!(
         rig.shared.macs.entries().count(),
@@ -278,7 +282,10 @@ fn a_vni_that_takes_over_a_slot_starts_its_counts_at_zero() {
 
     // Built without history, VNI 300 lands in VNI 200's old slot.
     let snap = build(&rig, &with_vni_200_as(300), 2, true);
-    assert_eq!(usize::from(snap.vni_slot(300).unwrap()), slot);
+    assert_eq!(
+        usize::from(snap.vni_slot(crate::types::Vni::new(300).unwrap()).unwrap()),
+        slot
+    );
     assert_eq!(
         snap.slots_taken_over(&rig.shared.snapshot.load()).count(),
         1

@@ -10,6 +10,7 @@ use crate::offload;
 use crate::snapshot::{Snapshot, VniPlan, UNDERLAY_PORT};
 use crate::tables::tunnel::{TunnelState, TunnelTable};
 use crate::tables::TunnelId;
+use crate::types::Vni;
 use crate::wire::flow::source_port;
 use crate::wire::{
     ethernet::{EthernetFrame, ETHERTYPE_IPV4},
@@ -125,7 +126,7 @@ impl OuterTemplate {
         inner_len: usize,
         ident: u16,
         src_port: u16,
-        vni: u32,
+        vni: Vni,
     ) {
         *out = self.bytes;
         let ip_len = (20 + 8 + 8 + inner_len) as u16;
@@ -142,7 +143,7 @@ impl OuterTemplate {
         out[24..26].copy_from_slice(&(!(sum as u16)).to_be_bytes());
         out[34..36].copy_from_slice(&src_port.to_be_bytes());
         out[38..40].copy_from_slice(&udp_len.to_be_bytes());
-        out[46..49].copy_from_slice(&vni.to_be_bytes()[1..]);
+        out[46..49].copy_from_slice(&vni.get().to_be_bytes()[1..]);
     }
 }
 
@@ -201,7 +202,7 @@ impl<B: PacketBuf> Pipeline<B> {
         &mut self,
         io: &mut IO,
         env: &Env,
-        vni: u32,
+        vni: Vni,
         tunnel: TunnelId,
         hash: u32,
         mut pkt: B,
@@ -250,7 +251,7 @@ impl<B: PacketBuf> Pipeline<B> {
             io.offloads(ingress),
             ingress == UNDERLAY_PORT,
             &pkt,
-            vni.vni,
+            vni.vni.get(),
         );
         self.encap_to(io, env, vni.vni, tunnel, hash, pkt);
     }
@@ -303,7 +304,7 @@ mod tests {
         let t = cache.get(&table, id, table.state(id), &snap).unwrap();
         assert_eq!(t.vtep, z, "rebuilt for the VTEP that holds the id now");
         let mut hdr = [0u8; ENCAP_LEN];
-        t.emit(&mut hdr, 60, 1, 50000, 100);
+        t.emit(&mut hdr, 60, 1, 50000, Vni::new(100).unwrap());
         assert_eq!(&hdr[30..34], &z.octets());
     }
 
@@ -322,7 +323,13 @@ mod tests {
                 for ident in (0..=u16::MAX).step_by(997).chain([0, 1, 0xfffe, 0xffff]) {
                     let (sport, vni) = (49152 + (ident % 1000), 0xab_cdef ^ u32::from(ident));
                     let mut fast = [0u8; ENCAP_LEN];
-                    t.emit(&mut fast, inner_len, ident, sport, vni & 0xff_ffff);
+                    t.emit(
+                        &mut fast,
+                        inner_len,
+                        ident,
+                        sport,
+                        Vni::new(vni & 0xff_ffff).unwrap(),
+                    );
                     let mut full = vec![0u8; ENCAP_LEN + inner_len];
                     let outer = Outer {
                         src_mac: [2, 0, 0, 0, 0, 1],
@@ -362,7 +369,7 @@ mod tests {
         for inner_len in [14usize, 60, 1450] {
             for ident in 0..=u16::MAX {
                 let mut out = [0u8; ENCAP_LEN];
-                t.emit(&mut out, inner_len, ident, 50000, 100);
+                t.emit(&mut out, inner_len, ident, 50000, Vni::new(100).unwrap());
                 let mut recomputed = out;
                 recomputed[24..26].fill(0);
                 let sum = crate::wire::checksum(&recomputed[14..34]);

@@ -13,6 +13,7 @@ use crate::io::PortIo;
 use crate::offload;
 use crate::snapshot::{Member, VniPlan, UNDERLAY_PORT};
 use crate::tables::TunnelId;
+use crate::types::Vni;
 use std::net::Ipv4Addr;
 
 /// Where a flood goes besides local ports.
@@ -36,7 +37,7 @@ impl<B: PacketBuf> Pipeline<B> {
         env: &Env,
         slot: u16,
         index: usize,
-        vni: u32,
+        vni: Vni,
         vtep: Ipv4Addr,
         hash: u32,
         pkt: B,
@@ -102,7 +103,12 @@ impl<B: PacketBuf> Pipeline<B> {
             0
         } else {
             let from = ingress.map_or(UNDERLAY_PORT, |m| m.port);
-            offload::flow_hash(io.offloads(from), from == UNDERLAY_PORT, &pkt, vni.vni)
+            offload::flow_hash(
+                io.offloads(from),
+                from == UNDERLAY_PORT,
+                &pkt,
+                vni.vni.get(),
+            )
         };
 
         let mut original = Some(pkt);

@@ -13,6 +13,7 @@ use crate::io::PortIo;
 use crate::offload;
 use crate::pipeline::encap::{ENCAP_LEN, OUTER_IP_OVERHEAD};
 use crate::snapshot::UNDERLAY_PORT;
+use crate::types::Vni;
 use crate::wire::ethernet::HEADER_LEN as ETH_LEN;
 use crate::wire::flow::source_port;
 use crate::wire::igmp::parse_query;
@@ -33,7 +34,7 @@ impl<B: PacketBuf> Pipeline<B> {
         &mut self,
         io: &mut IO,
         env: &Env,
-        vni: u32,
+        vni: Vni,
         g: &GroupPlan,
         hash: u32,
         mut pkt: B,

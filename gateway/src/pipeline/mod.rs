@@ -69,7 +69,7 @@ pub struct Pipeline<B: PacketBuf> {
     /// The last decapsulated frame's outer source and its tunnel.
     last_source: Option<(std::net::Ipv4Addr, crate::tables::TunnelId)>,
     /// The last VXLAN VNI seen and its slot (frames of a burst mostly share one).
-    last_vni: Option<(u64, u32, u16)>,
+    last_vni: Option<(u64, crate::types::Vni, u16)>,
     /// Counts gathered in locals during a poll and published once at its end.
     tally: Tally,
     /// Verdicts of this poll's packets.

@@ -77,7 +77,7 @@ pub async fn macs(
                 }
             };
             Some(MacView {
-                vni: id,
+                vni: id.get(),
                 mac: MacAddr(m),
                 kind: if entry.is_static { "static" } else { "learned" },
                 port,

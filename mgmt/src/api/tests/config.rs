@@ -29,7 +29,12 @@ async fn whole_config_replacement() {
         r.json,
         json!({"generation": 2, "changed": true, "warnings": []})
     );
-    assert!(lab.shared.snapshot.load().vni_slot(200).is_some());
+    assert!(lab
+        .shared
+        .snapshot
+        .load()
+        .vni_slot(vtepgw_gateway::types::Vni::new(200).unwrap())
+        .is_some());
 
     // The same config again: accepted, nothing published.
     let r = lab.call("PUT", "/api/v1/config", &TOML, &text).await;
