@@ -39,7 +39,7 @@ impl<B: PacketBuf> Pipeline<B> {
             Source::Tunnel { tunnel, .. } => tunnel.map(|tunnel| MacDest::Remote { tunnel }),
         };
         match hit {
-            Some(hit) if Some(hit.entry.dest) == dest => self.shared.macs.touch(hit.slot, env.now),
+            Some(hit) if Some(hit.entry.dest) == dest => self.shared.macs.touch(hit.index, env.now),
             // Static entries win over what traffic suggests.
             Some(hit) if hit.entry.is_static => {}
             _ => {

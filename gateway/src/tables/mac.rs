@@ -93,7 +93,8 @@ pub struct MacTable {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MacHit {
     pub entry: MacEntry,
-    pub slot: usize,
+    /// The map cell it lives in (not a VNI slot).
+    pub index: usize,
 }
 
 impl MacTable {
@@ -105,17 +106,17 @@ impl MacTable {
     /// Finds `mac` in a VNI slot.
     #[inline]
     pub fn lookup(&self, vni_slot: u16, mac: &MacBytes) -> Option<MacHit> {
-        let Hit { value, slot } = self.map.get(mac_key(vni_slot, mac))?;
+        let Hit { value, index } = self.map.get(mac_key(vni_slot, mac))?;
         Some(MacHit {
             entry: MacEntry::decode(value)?,
-            slot,
+            index,
         })
     }
 
-    /// Records that the entry in `slot` was seen at second `now`.
+    /// Records that the entry in map cell `index` was seen at second `now`.
     #[inline]
-    pub fn touch(&self, slot: usize, now: u32) {
-        self.map.touch(slot, now);
+    pub fn touch(&self, index: usize, now: u32) {
+        self.map.touch(index, now);
     }
 
     /// The underlying map (for scans by the API and the ager).
