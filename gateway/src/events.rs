@@ -6,6 +6,7 @@
 //! (the control thread only polls).
 
 use crate::tables::MacDest;
+use crate::types::VniSlot;
 use crate::wire::MacBytes;
 use std::net::Ipv4Addr;
 
@@ -14,14 +15,14 @@ use std::net::Ipv4Addr;
 pub enum Event {
     /// A source MAC that is new or has moved.
     Learn {
-        vni_slot: u16,
+        vni_slot: VniSlot,
         mac: MacBytes,
         dest: MacDest,
     },
     /// A source MAC behind a remote VTEP that is new or has moved; the
     /// control thread interns the VTEP and points the entry at its tunnel.
     LearnRemote {
-        vni_slot: u16,
+        vni_slot: VniSlot,
         mac: MacBytes,
         vtep: Ipv4Addr,
     },

@@ -8,7 +8,7 @@
 pub use crate::groups::GroupPlan;
 use crate::tables::mac::MAX_VNI_SLOTS;
 use crate::tables::MacDest;
-use crate::types::Vni;
+use crate::types::{Vni, VniSlot};
 use crate::wire::MacBytes;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
@@ -92,9 +92,9 @@ pub struct PortPlan {
 impl PortPlan {
     /// The VNI slot of frames on `vlan` (None = untagged) of this port.
     #[inline]
-    pub fn vni_slot(&self, vlan: Option<u16>) -> Option<u16> {
+    pub fn vni_slot(&self, vlan: Option<u16>) -> Option<VniSlot> {
         let s = self.vlan_slots[usize::from(vlan.unwrap_or(0) & 0xfff)];
-        (s != NO_SLOT).then_some(s)
+        (s != NO_SLOT).then_some(VniSlot(s))
     }
 }
 
@@ -130,7 +130,7 @@ pub struct Snapshot {
     /// By slot; `None` for free slots.
     pub vnis: Vec<Option<VniPlan>>,
     /// (VNI, slot), sorted by VNI, for decapsulation.
-    vni_index: Vec<(Vni, u16)>,
+    vni_index: Vec<(Vni, VniSlot)>,
     /// The same, as a radix table for the packet path.
     vni_lookup: crate::tables::vni_index::VniIndex,
     /// The VNIs' underlay groups, sorted by address (see [`crate::groups`]).
@@ -212,7 +212,7 @@ impl Snapshot {
         }];
         let mut vnis: Vec<Option<VniPlan>> = vec![None; VNI_SLOTS];
         for v in &config.vni {
-            vnis[usize::from(slots[&v.id])] = Some(VniPlan {
+            vnis[slots[&v.id].index()] = Some(VniPlan {
                 vni: vni_of(v.id)?,
                 learning: v.learning,
                 mac_limit: v.mac_limit,
@@ -235,8 +235,8 @@ impl Snapshot {
                 .chain(p.vlans.iter().map(|b| (Some(b.vlan), b.vni)));
             for (vlan, vni) in bindings {
                 let slot = slots[&vni];
-                vlan_slots[usize::from(vlan.unwrap_or(0))] = slot;
-                if let Some(plan) = vnis[usize::from(slot)].as_mut() {
+                vlan_slots[usize::from(vlan.unwrap_or(0))] = slot.0;
+                if let Some(plan) = vnis[slot.index()].as_mut() {
                     plan.members.push(Member { port: index, vlan });
                 }
             }
@@ -267,7 +267,7 @@ impl Snapshot {
 
     /// Slots that hold a VNI here and held another VNI, or none, in `old`.
     /// Whoever counts per slot starts those counts over.
-    pub fn slots_taken_over<'a>(&'a self, old: &'a Snapshot) -> impl Iterator<Item = u16> + 'a {
+    pub fn slots_taken_over<'a>(&'a self, old: &'a Snapshot) -> impl Iterator<Item = VniSlot> + 'a {
         self.vni_index
             .iter()
             .filter(move |&&(vni, slot)| old.vni(slot).is_none_or(|o| o.vni != vni))
@@ -276,7 +276,7 @@ impl Snapshot {
 
     /// The slot of a VNI carried in a VXLAN header.
     #[inline]
-    pub fn vni_slot(&self, vni: Vni) -> Option<u16> {
+    pub fn vni_slot(&self, vni: Vni) -> Option<VniSlot> {
         self.vni_lookup.get(vni)
     }
 
@@ -284,7 +284,7 @@ impl Snapshot {
     /// a local (port, VLAN) must still be bound to that VNI (a live rebind
     /// must not send a VNI's frames onto another VNI's segment).
     #[inline]
-    pub fn serves(&self, slot: u16, dest: &MacDest) -> bool {
+    pub fn serves(&self, slot: VniSlot, dest: &MacDest) -> bool {
         match *dest {
             MacDest::Local { port, vlan } => {
                 self.ports
@@ -298,8 +298,8 @@ impl Snapshot {
 
     /// The VNI in a slot.
     #[inline]
-    pub fn vni(&self, slot: u16) -> Option<&VniPlan> {
-        self.vnis.get(usize::from(slot))?.as_ref()
+    pub fn vni(&self, slot: VniSlot) -> Option<&VniPlan> {
+        self.vnis.get(slot.index())?.as_ref()
     }
 
     /// The group at `addr`, if a VNI uses it.
@@ -310,21 +310,21 @@ impl Snapshot {
     }
 
     /// (VNI, slot) of every configured VNI, by VNI.
-    pub fn vni_slots(&self) -> &[(Vni, u16)] {
+    pub fn vni_slots(&self) -> &[(Vni, VniSlot)] {
         &self.vni_index
     }
 }
 
 /// Keeps each VNI's previous slot; new VNIs take free slots round-robin
 /// from the previous snapshot's cursor. Returns the slots and the new cursor.
-fn assign_slots(config: &Config, previous: Option<&Snapshot>) -> (HashMap<u32, u16>, u16) {
+fn assign_slots(config: &Config, previous: Option<&Snapshot>) -> (HashMap<u32, VniSlot>, u16) {
     let mut slots = HashMap::new();
     let mut used = vec![false; VNI_SLOTS];
     for v in &config.vni {
         let previous_slot = Vni::new(v.id).and_then(|vni| previous?.vni_slot(vni));
         if let Some(slot) = previous_slot {
             slots.insert(v.id, slot);
-            used[usize::from(slot)] = true;
+            used[slot.index()] = true;
         }
     }
     let mut cursor = previous.map_or(0, |p| usize::from(p.slot_cursor));
@@ -337,7 +337,7 @@ fn assign_slots(config: &Config, previous: Option<&Snapshot>) -> (HashMap<u32, u
             cursor = (cursor + 1) % VNI_SLOTS;
         }
         used[cursor] = true;
-        slots.insert(v.id, cursor as u16);
+        slots.insert(v.id, VniSlot(cursor as u16));
         cursor = (cursor + 1) % VNI_SLOTS;
     }
     (slots, cursor as u16)

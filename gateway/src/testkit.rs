@@ -154,7 +154,7 @@ impl Rig {
         self.shared.workers[0].drops_for(reason)
     }
 
-    pub fn slot(&self, vni: u32) -> u16 {
+    pub fn slot(&self, vni: u32) -> crate::types::VniSlot {
         self.shared
             .snapshot
             .load()

@@ -58,6 +58,13 @@ impl VniSlot {
     }
 }
 
+impl From<VniSlot> for usize {
+    #[inline]
+    fn from(s: VniSlot) -> usize {
+        s.index()
+    }
+}
+
 impl fmt::Display for VniSlot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)

@@ -13,7 +13,7 @@ use crate::counters::DropReason;
 use crate::io::PortIo;
 use crate::offload;
 use crate::tables::{MacDest, TunnelId};
-use crate::types::{Mac, Vni};
+use crate::types::{Mac, Vni, VniSlot};
 use crate::wire::ethernet::{ETHERTYPE_QINQ, ETHERTYPE_VLAN, HEADER_LEN as ETH_LEN};
 use crate::wire::ipv4::{Ipv4Packet, PROTO_ICMP, PROTO_UDP};
 use crate::wire::udp::UdpPacket;
@@ -192,7 +192,7 @@ impl<B: PacketBuf> Pipeline<B> {
     /// The slot of a VXLAN VNI, remembered from the last packet (and the
     /// snapshot it was looked up in) instead of searched every time.
     #[inline]
-    fn vni_slot(&mut self, env: &Env, vni: Vni) -> Option<u16> {
+    fn vni_slot(&mut self, env: &Env, vni: Vni) -> Option<VniSlot> {
         let generation = env.snap.generation;
         if let Some((g, v, slot)) = self.last_vni {
             if g == generation && v == vni {

@@ -10,7 +10,7 @@ use crate::offload;
 use crate::snapshot::{Snapshot, VniPlan, UNDERLAY_PORT};
 use crate::tables::tunnel::{TunnelState, TunnelTable};
 use crate::tables::TunnelId;
-use crate::types::Vni;
+use crate::types::{Vni, VniSlot};
 use crate::wire::flow::source_port;
 use crate::wire::{
     ethernet::{EthernetFrame, ETHERTYPE_IPV4},
@@ -182,16 +182,16 @@ impl RewriteCache {
             self.entries.iter_mut().for_each(|e| *e = None);
             self.releases = releases;
         }
-        let slot = self.entries.get_mut(tunnel.index())?;
-        let fresh = matches!(slot, Some((w, g, _)) if *w == state.word() && *g == snap.generation);
+        let entry = self.entries.get_mut(tunnel.index())?;
+        let fresh = matches!(entry, Some((w, g, _)) if *w == state.word() && *g == snap.generation);
         if !fresh {
-            *slot = Some((
+            *entry = Some((
                 state.word(),
                 snap.generation,
                 build(tunnels, tunnel, state, snap)?,
             ));
         }
-        slot.as_ref().map(|(_, _, t)| t)
+        entry.as_ref().map(|(_, _, t)| t)
     }
 }
 
@@ -240,7 +240,7 @@ impl<B: PacketBuf> Pipeline<B> {
         &mut self,
         io: &mut IO,
         env: &Env,
-        slot: u16,
+        slot: VniSlot,
         vni: &VniPlan,
         tunnel: TunnelId,
         ingress: u8,

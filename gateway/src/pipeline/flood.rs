@@ -13,7 +13,7 @@ use crate::io::PortIo;
 use crate::offload;
 use crate::snapshot::{Member, VniPlan, UNDERLAY_PORT};
 use crate::tables::TunnelId;
-use crate::types::Vni;
+use crate::types::{Vni, VniSlot};
 use std::net::Ipv4Addr;
 
 /// Where a flood goes besides local ports.
@@ -35,7 +35,7 @@ impl<B: PacketBuf> Pipeline<B> {
         &mut self,
         io: &mut IO,
         env: &Env,
-        slot: u16,
+        slot: VniSlot,
         index: usize,
         vni: Vni,
         vtep: Ipv4Addr,
@@ -64,7 +64,7 @@ impl<B: PacketBuf> Pipeline<B> {
         &mut self,
         io: &mut IO,
         env: &Env,
-        slot: u16,
+        slot: VniSlot,
         vni: &VniPlan,
         ingress: Option<Member>,
         scope: FloodScope,
@@ -85,7 +85,7 @@ impl<B: PacketBuf> Pipeline<B> {
         if total == 0 {
             return self.discard(DropReason::FloodNoTarget, pkt);
         }
-        let vc = &self.counters.vnis[usize::from(slot)];
+        let vc = &self.counters.vnis[slot.index()];
         vc.flood_to_ports.add(local_count as u64);
         if total == 1 && local_count == 1 {
             // One local port, as for most decapsulated floods: the frame
@@ -166,7 +166,7 @@ impl FloodIds {
         &mut self,
         tunnels: &crate::tables::tunnel::TunnelTable,
         snap: &crate::snapshot::Snapshot,
-        slot: u16,
+        slot: VniSlot,
         index: usize,
         vtep: Ipv4Addr,
     ) -> Option<TunnelId> {
@@ -185,8 +185,12 @@ impl FloodIds {
 
     /// The entries of VNI `slot`, emptied if they belong to another snapshot.
     #[inline]
-    fn ids(&mut self, snap: &crate::snapshot::Snapshot, slot: u16) -> &mut Vec<Option<TunnelId>> {
-        let i = usize::from(slot);
+    fn ids(
+        &mut self,
+        snap: &crate::snapshot::Snapshot,
+        slot: VniSlot,
+    ) -> &mut Vec<Option<TunnelId>> {
+        let i = slot.index();
         if self.slots.len() <= i {
             self.grow(i);
         }
@@ -206,7 +210,7 @@ impl FloodIds {
 
     /// Clears a slot's ids for a new snapshot (configuration changes only).
     #[cold]
-    fn refill(ids: &mut Vec<Option<TunnelId>>, snap: &crate::snapshot::Snapshot, slot: u16) {
+    fn refill(ids: &mut Vec<Option<TunnelId>>, snap: &crate::snapshot::Snapshot, slot: VniSlot) {
         let n = snap.vni(slot).map_or(0, |v| v.flood_vteps.len());
         ids.clear();
         ids.resize(n, None);

@@ -6,6 +6,7 @@ use crate::buf::PacketBuf;
 use crate::events::Event;
 use crate::tables::mac::{mac_key, MacEntry, MacHit};
 use crate::tables::{MacDest, TunnelId};
+use crate::types::VniSlot;
 use crate::wire::MacBytes;
 use std::net::Ipv4Addr;
 
@@ -29,7 +30,7 @@ impl<B: PacketBuf> Pipeline<B> {
     pub(super) fn learn_from(
         &mut self,
         env: &Env,
-        slot: u16,
+        slot: VniSlot,
         mac: MacBytes,
         source: Source,
         hit: Option<MacHit>,

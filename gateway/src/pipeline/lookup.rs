@@ -6,11 +6,11 @@
 
 use crate::snapshot::Snapshot;
 use crate::tables::{MacHit, MacTable};
-use crate::types::Mac;
+use crate::types::{Mac, VniSlot};
 
 /// A staged frame's VNI slot and inner MACs, and what the table says of them.
 pub(super) struct MacPair {
-    pub slot: u16,
+    pub slot: VniSlot,
     pub src: Mac,
     pub dst: Mac,
     /// The source's entry (looked up only where the VNI learns).
@@ -20,7 +20,7 @@ pub(super) struct MacPair {
 }
 
 impl MacPair {
-    pub fn new(slot: u16, src: Mac, dst: Mac) -> Self {
+    pub fn new(slot: VniSlot, src: Mac, dst: Mac) -> Self {
         MacPair {
             slot,
             src,

@@ -7,6 +7,7 @@
 
 use super::atomic_map::{AtomicMap, Hit, KEY_TAG};
 use super::tunnel::TunnelId;
+use crate::types::VniSlot;
 use crate::wire::MacBytes;
 
 /// Where a MAC lives.
@@ -70,18 +71,18 @@ pub const MAX_VNI_SLOTS: usize = 1 << 15;
 
 /// The map key for a MAC in a VNI slot: tag bit, 15-bit slot, 48-bit MAC.
 #[inline]
-pub fn mac_key(vni_slot: u16, mac: &MacBytes) -> u64 {
+pub fn mac_key(vni_slot: VniSlot, mac: &MacBytes) -> u64 {
     let mut m = [0u8; 8];
     m[2..].copy_from_slice(mac);
-    KEY_TAG | (u64::from(vni_slot & 0x7fff) << 48) | u64::from_be_bytes(m)
+    KEY_TAG | (u64::from(vni_slot.0 & 0x7fff) << 48) | u64::from_be_bytes(m)
 }
 
 /// Splits a key made by [`mac_key`].
-pub fn split_mac_key(key: u64) -> (u16, MacBytes) {
+pub fn split_mac_key(key: u64) -> (VniSlot, MacBytes) {
     let b = key.to_be_bytes();
     let mut mac = [0u8; 6];
     mac.copy_from_slice(&b[2..]);
-    (((key >> 48) & 0x7fff) as u16, mac)
+    (VniSlot(((key >> 48) & 0x7fff) as u16), mac)
 }
 
 /// Readers' view of the MAC tables.
@@ -105,7 +106,7 @@ impl MacTable {
 
     /// Finds `mac` in a VNI slot.
     #[inline]
-    pub fn lookup(&self, vni_slot: u16, mac: &MacBytes) -> Option<MacHit> {
+    pub fn lookup(&self, vni_slot: VniSlot, mac: &MacBytes) -> Option<MacHit> {
         let Hit { value, index } = self.map.get(mac_key(vni_slot, mac))?;
         Some(MacHit {
             entry: MacEntry::decode(value)?,
@@ -125,7 +126,7 @@ impl MacTable {
     }
 
     /// Every live entry: (VNI slot, MAC, entry, last seen second).
-    pub fn entries(&self) -> impl Iterator<Item = (u16, MacBytes, MacEntry, u32)> + '_ {
+    pub fn entries(&self) -> impl Iterator<Item = (VniSlot, MacBytes, MacEntry, u32)> + '_ {
         (0..self.map.capacity()).filter_map(|s| {
             let (k, v) = self.map.entry_at(s)?;
             let (vni_slot, mac) = split_mac_key(k);
@@ -177,8 +178,11 @@ mod tests {
     #[test]
     fn keys_separate_vnis_and_round_trip() {
         let mac = [0x02, 0, 0, 0, 0, 1];
-        assert_ne!(mac_key(1, &mac), mac_key(2, &mac));
-        assert_eq!(split_mac_key(mac_key(0x7fff, &mac)), (0x7fff, mac));
-        assert_ne!(mac_key(0, &[0; 6]) & KEY_TAG, 0);
+        assert_ne!(mac_key(VniSlot(1), &mac), mac_key(VniSlot(2), &mac));
+        assert_eq!(
+            split_mac_key(mac_key(VniSlot(0x7fff), &mac)),
+            (VniSlot(0x7fff), mac)
+        );
+        assert_ne!(mac_key(VniSlot(0), &[0; 6]) & KEY_TAG, 0);
     }
 }
