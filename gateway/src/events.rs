@@ -6,7 +6,7 @@
 //! (the control thread only polls).
 
 use crate::tables::MacDest;
-use crate::types::VniSlot;
+use crate::types::{PortId, VniSlot};
 use crate::wire::MacBytes;
 use std::net::Ipv4Addr;
 
@@ -41,7 +41,7 @@ pub const EVENT_QUEUE_LEN: usize = 4096;
 /// Fixed size, so sending it allocates nothing.
 #[derive(Clone, Copy, Debug)]
 pub struct ControlFrame {
-    pub port: u8,
+    pub port: PortId,
     len: u8,
     bytes: [u8; ControlFrame::MAX_LEN],
 }
@@ -51,7 +51,7 @@ impl ControlFrame {
     pub const MAX_LEN: usize = 128;
 
     /// A frame for `port`; None if `frame` is longer than [`Self::MAX_LEN`].
-    pub fn new(port: u8, frame: &[u8]) -> Option<Self> {
+    pub fn new(port: PortId, frame: &[u8]) -> Option<Self> {
         let mut bytes = [0; Self::MAX_LEN];
         bytes.get_mut(..frame.len())?.copy_from_slice(frame);
         Some(ControlFrame {

@@ -8,14 +8,14 @@
 pub use crate::groups::GroupPlan;
 use crate::tables::mac::MAX_VNI_SLOTS;
 use crate::tables::MacDest;
-use crate::types::{Vni, VniSlot};
+use crate::types::{PortId, Vni, VniSlot};
 use crate::wire::MacBytes;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use vtepgw_config::Config;
 
 /// Port index of the underlay port. Physical ports follow, in config order.
-pub const UNDERLAY_PORT: u8 = 0;
+pub const UNDERLAY_PORT: PortId = PortId(0);
 
 /// Marks "no VNI" in per-VLAN lookup arrays.
 const NO_SLOT: u16 = u16::MAX;
@@ -101,7 +101,7 @@ impl PortPlan {
 /// A (port, VLAN) pair a VNI is bound to; `vlan` None is the untagged binding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Member {
-    pub port: u8,
+    pub port: PortId,
     pub vlan: Option<u16>,
 }
 
@@ -226,7 +226,7 @@ impl Snapshot {
             });
         }
         for (i, p) in config.port.iter().enumerate() {
-            let index = (i + 1) as u8;
+            let index = PortId((i + 1) as u8);
             let mut vlan_slots = vec![NO_SLOT; 4096].into_boxed_slice();
             let bindings = p
                 .untagged_vni

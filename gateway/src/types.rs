@@ -86,6 +86,13 @@ impl PortId {
     }
 }
 
+impl From<PortId> for usize {
+    #[inline]
+    fn from(p: PortId) -> usize {
+        p.index()
+    }
+}
+
 impl fmt::Display for PortId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)

@@ -35,7 +35,7 @@ fn learns_remote_and_local_macs() {
     assert_eq!(
         rig.lookup(100, &HOST_P1),
         Some(MacDest::Local {
-            port: 2,
+            port: crate::types::PortId(2),
             vlan: Some(20)
         })
     );
@@ -57,7 +57,7 @@ fn a_mac_that_moves_is_updated_and_counted() {
     assert_eq!(
         rig.lookup(100, &HOST_V1),
         Some(MacDest::Local {
-            port: 2,
+            port: crate::types::PortId(2),
             vlan: Some(20)
         })
     );

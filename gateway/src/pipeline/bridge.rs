@@ -13,6 +13,7 @@ use crate::io::PortIo;
 use crate::offload;
 use crate::snapshot::Member;
 use crate::tables::MacDest;
+use crate::types::PortId;
 use crate::wire::ethernet::parse_l2;
 
 /// A frame whose VLAN mapped to a VNI, untagged, waiting for the burst's
@@ -28,7 +29,7 @@ impl<B: PacketBuf> Pipeline<B> {
         &mut self,
         io: &mut IO,
         env: &Env,
-        port: u8,
+        port: PortId,
         mut pkt: B,
     ) {
         let l2 = match parse_l2(pkt.data()) {

@@ -10,7 +10,7 @@ use crate::offload;
 use crate::snapshot::{Snapshot, VniPlan, UNDERLAY_PORT};
 use crate::tables::tunnel::{TunnelState, TunnelTable};
 use crate::tables::TunnelId;
-use crate::types::{Vni, VniSlot};
+use crate::types::{PortId, Vni, VniSlot};
 use crate::wire::flow::source_port;
 use crate::wire::{
     ethernet::{EthernetFrame, ETHERTYPE_IPV4},
@@ -243,7 +243,7 @@ impl<B: PacketBuf> Pipeline<B> {
         slot: VniSlot,
         vni: &VniPlan,
         tunnel: TunnelId,
-        ingress: u8,
+        ingress: PortId,
         pkt: B,
     ) {
         self.count_encap(slot, pkt.len());

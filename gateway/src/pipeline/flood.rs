@@ -13,7 +13,7 @@ use crate::io::PortIo;
 use crate::offload;
 use crate::snapshot::{Member, VniPlan, UNDERLAY_PORT};
 use crate::tables::TunnelId;
-use crate::types::{Vni, VniSlot};
+use crate::types::{PortId, Vni, VniSlot};
 use std::net::Ipv4Addr;
 
 /// Where a flood goes besides local ports.
@@ -114,7 +114,7 @@ impl<B: PacketBuf> Pipeline<B> {
         let mut original = Some(pkt);
         let mut remaining = total;
         // Each copy is a packet of its own, with its own verdict.
-        let mut next_copy = |io: &mut IO, this: &mut Self, port: u8| -> Option<B> {
+        let mut next_copy = |io: &mut IO, this: &mut Self, port: PortId| -> Option<B> {
             remaining -= 1;
             if remaining == 0 {
                 return original.take();

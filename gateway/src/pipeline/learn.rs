@@ -6,7 +6,7 @@ use crate::buf::PacketBuf;
 use crate::events::Event;
 use crate::tables::mac::{mac_key, MacEntry, MacHit};
 use crate::tables::{MacDest, TunnelId};
-use crate::types::VniSlot;
+use crate::types::{PortId, VniSlot};
 use crate::wire::MacBytes;
 use std::net::Ipv4Addr;
 
@@ -14,7 +14,7 @@ use std::net::Ipv4Addr;
 #[derive(Clone, Copy)]
 pub(super) enum Source {
     /// A physical port's binding.
-    Port { port: u8, vlan: Option<u16> },
+    Port { port: PortId, vlan: Option<u16> },
     /// A remote VTEP; `tunnel` is its id if the control thread tracks it.
     Tunnel {
         vtep: Ipv4Addr,

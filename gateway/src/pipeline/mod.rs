@@ -33,7 +33,7 @@ use crate::io::{copy_into_new, PortIo};
 use crate::shared::Shared;
 use crate::snapshot::{Snapshot, UNDERLAY_PORT};
 use crate::tables::MacDest;
-use crate::types::VniSlot;
+use crate::types::{PortId, VniSlot};
 use learn::RecentFilter;
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
@@ -133,7 +133,7 @@ impl<B: PacketBuf> Pipeline<B> {
         &mut self,
         io: &mut IO,
         env: &Env,
-        port: u8,
+        port: PortId,
         rx: &mut Batch<B>,
     ) {
         let n = rx.len();
@@ -162,7 +162,7 @@ impl<B: PacketBuf> Pipeline<B> {
     }
 
     /// Handles one received frame (a burst of one).
-    pub fn handle<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, env: &Env, port: u8, pkt: B) {
+    pub fn handle<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, env: &Env, port: PortId, pkt: B) {
         let mut rx = Batch::default();
         if rx.push(pkt).is_ok() {
             self.handle_burst(io, env, port, &mut rx);
@@ -189,7 +189,7 @@ impl<B: PacketBuf> Pipeline<B> {
     pub fn flush<IO: PortIo<Buf = B>>(&mut self, io: &mut IO) {
         for port in 0..self.tx.len() {
             if !self.tx[port].is_empty() {
-                self.flush_port(io, port as u8);
+                self.flush_port(io, PortId(port as u8));
             }
         }
         self.free_dropped(io);

@@ -145,7 +145,7 @@ fn physical_broadcast_floods_to_other_port_and_every_vtep() {
     assert_eq!(
         rig.lookup(100, &HOST_P0),
         Some(MacDest::Local {
-            port: 1,
+            port: crate::types::PortId(1),
             vlan: Some(10)
         })
     );

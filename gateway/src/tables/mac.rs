@@ -7,14 +7,14 @@
 
 use super::atomic_map::{AtomicMap, Hit, KEY_TAG};
 use super::tunnel::TunnelId;
-use crate::types::VniSlot;
+use crate::types::{PortId, VniSlot};
 use crate::wire::MacBytes;
 
 /// Where a MAC lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MacDest {
     /// Behind a physical port, on one of the VNI's bindings there.
-    Local { port: u8, vlan: Option<u16> },
+    Local { port: PortId, vlan: Option<u16> },
     /// Behind a remote VTEP, by its tunnel id (see `tables::tunnel`).
     Remote { tunnel: TunnelId },
 }
@@ -40,7 +40,7 @@ impl MacEntry {
             | match self.dest {
                 MacDest::Local { port, vlan } => {
                     KIND_LOCAL
-                        | u64::from(port)
+                        | u64::from(port.0)
                         | vlan.map_or(0, |v| TAGGED | (u64::from(v & 0xfff) << 8))
                 }
                 MacDest::Remote { tunnel } => KIND_REMOTE | tunnel.index() as u64,
@@ -51,7 +51,7 @@ impl MacEntry {
     pub fn decode(v: u64) -> Option<MacEntry> {
         let dest = match v & KIND_MASK {
             KIND_LOCAL => MacDest::Local {
-                port: v as u8,
+                port: PortId(v as u8),
                 vlan: (v & TAGGED != 0).then_some(((v >> 8) & 0xfff) as u16),
             },
             KIND_REMOTE => MacDest::Remote {
@@ -144,14 +144,14 @@ mod tests {
         let cases = [
             MacEntry {
                 dest: MacDest::Local {
-                    port: 3,
+                    port: PortId(3),
                     vlan: Some(4094),
                 },
                 is_static: false,
             },
             MacEntry {
                 dest: MacDest::Local {
-                    port: 255,
+                    port: PortId(255),
                     vlan: None,
                 },
                 is_static: false,
