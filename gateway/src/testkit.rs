@@ -7,8 +7,8 @@ use crate::io::MemIo;
 use crate::shared::{self, Shared};
 use crate::snapshot::Snapshot;
 use crate::wire::{
-    build_arp, write_ipv4_header, write_udp_header, write_vxlan_header, MacBytes, ARP_LEN,
-    ARP_REPLY, PROTO_UDP,
+    build_arp, write_udp_header, write_vxlan_header, Ipv4Repr, MacBytes, ARP_LEN, ARP_REPLY,
+    PROTO_UDP,
 };
 use crate::worker::{Worker, WorkerOptions};
 use std::net::Ipv4Addr;
@@ -201,7 +201,16 @@ pub fn ethernet(
 /// IPv4 + UDP with `payload_len` bytes of payload.
 pub fn ipv4_udp(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
     let mut p = vec![0u8; 28 + payload.len()];
-    write_ipv4_header(&mut p, src, dst, PROTO_UDP, 64, false, 1, 8 + payload.len());
+    Ipv4Repr {
+        src,
+        dst,
+        protocol: PROTO_UDP,
+        ttl: 64,
+        dont_frag: false,
+        ident: 1,
+        payload_len: 8 + payload.len(),
+    }
+    .emit(&mut p);
     write_udp_header(&mut p[20..], sport, dport, payload.len());
     p[28..].copy_from_slice(payload);
     p

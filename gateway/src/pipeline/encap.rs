@@ -14,7 +14,7 @@ use crate::types::{PortId, Vni, VniSlot};
 use crate::wire::flow::source_port;
 use crate::wire::{
     ethernet::{EthernetFrame, ETHERTYPE_IPV4},
-    ipv4::{write_ipv4_header, PROTO_UDP},
+    ipv4::{Ipv4Repr, PROTO_UDP},
     udp::write_udp_header,
     vxlan::write_vxlan_header,
     MacBytes,
@@ -50,16 +50,16 @@ pub fn write_outer(frame: &mut [u8], h: &Outer) {
     eth.set_dst(h.dst_mac);
     eth.set_src(h.src_mac);
     eth.set_ethertype(ETHERTYPE_IPV4);
-    write_ipv4_header(
-        &mut frame[14..34],
-        h.src_ip,
-        h.dst_ip,
-        PROTO_UDP,
-        h.ttl,
-        true,
-        h.ident,
-        8 + 8 + inner_len,
-    );
+    Ipv4Repr {
+        src: h.src_ip,
+        dst: h.dst_ip,
+        protocol: PROTO_UDP,
+        ttl: h.ttl,
+        dont_frag: true,
+        ident: h.ident,
+        payload_len: 8 + 8 + inner_len,
+    }
+    .emit(&mut frame[14..34]);
     write_udp_header(&mut frame[34..42], h.src_port, h.dst_port, 8 + inner_len);
     write_vxlan_header(&mut frame[42..50], h.vni);
 }

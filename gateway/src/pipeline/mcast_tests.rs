@@ -6,7 +6,7 @@ use crate::snapshot::Snapshot;
 use crate::tables::MacDest;
 use crate::testkit::*;
 use crate::wire::igmp::{multicast_mac, PROTO_IGMP};
-use crate::wire::{checksum, write_ipv4_header, write_vxlan_header, MacBytes};
+use crate::wire::{checksum, write_vxlan_header, Ipv4Repr, MacBytes};
 use std::net::Ipv4Addr;
 
 const G1: Ipv4Addr = Ipv4Addr::new(239, 1, 1, 1);
@@ -42,7 +42,16 @@ fn igmp_frame(dst: Ipv4Addr, mut igmp: Vec<u8>) -> Vec<u8> {
     igmp[2..4].copy_from_slice(&sum.to_be_bytes());
     let mut ip = vec![0u8; 20 + igmp.len()];
     let q = Ipv4Addr::new(192, 0, 2, 254);
-    write_ipv4_header(&mut ip, q, dst, PROTO_IGMP, 1, false, 1, igmp.len());
+    Ipv4Repr {
+        src: q,
+        dst,
+        protocol: PROTO_IGMP,
+        ttl: 1,
+        dont_frag: false,
+        ident: 1,
+        payload_len: igmp.len(),
+    }
+    .emit(&mut ip);
     ip[20..].copy_from_slice(&igmp);
     ethernet(multicast_mac(dst), [2, 0, 0, 0, 0xfe, 1], None, 0x0800, &ip)
 }

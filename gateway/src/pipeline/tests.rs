@@ -471,7 +471,16 @@ fn answers_ping_to_the_vtep_address() {
     let sum = checksum(&icmp);
     icmp[2..4].copy_from_slice(&sum.to_be_bytes());
     let mut ip = vec![0u8; 20];
-    crate::wire::write_ipv4_header(&mut ip, VTEP1, GW_IP, 1, 64, false, 7, icmp.len());
+    crate::wire::Ipv4Repr {
+        src: VTEP1,
+        dst: GW_IP,
+        protocol: 1,
+        ttl: 64,
+        dont_frag: false,
+        ident: 7,
+        payload_len: icmp.len(),
+    }
+    .emit(&mut ip);
     ip.extend_from_slice(&icmp);
     rig.inject(0, &ethernet(UNDERLAY_MAC, VTEP1_MAC, None, 0x0800, &ip));
     rig.run();

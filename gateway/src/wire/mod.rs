@@ -57,7 +57,7 @@ pub use ethernet::{
 };
 pub use flow::{inner_flow_hash, source_port};
 pub use icmpv4::{turn_echo_request_into_reply, Icmpv4Packet};
-pub use ipv4::{checksum, write_ipv4_header, Ipv4Packet, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
+pub use ipv4::{checksum, Ipv4Packet, Ipv4Repr, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 pub use ipv6::Ipv6Packet;
 pub use udp::{write_udp_header, UdpPacket};
 pub use vxlan::{write_vxlan_header, VxlanHeader};
