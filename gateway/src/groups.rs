@@ -1,7 +1,7 @@
 //! The underlay multicast groups of the VNIs (multicast core replication,
 //! RFC 7348 section 4.2), compiled for the data plane: each group's mapped
 //! MAC, its ready outer header (no ARP: the destination MAC is the mapped
-//! one) and a counter slot that stays the group's across config changes.
+//! one) and a counter entry that stays the group's across config changes.
 
 use crate::pipeline::encap::OuterTemplate;
 use crate::snapshot::BuildError;
@@ -21,15 +21,15 @@ pub struct GroupPlan {
     pub addr: Ipv4Addr,
     /// 01:00:5e and the group's low 23 bits.
     pub mac: MacBytes,
-    /// Index of its per-group counters; kept while the group stays in use.
-    pub slot: u16,
+    /// Its entry in the per-group counters; kept while the group stays in use.
+    pub counter: u16,
     /// Outer headers of VXLAN to the group: our MAC and address, the mapped
     /// MAC, `underlay.multicast_ttl`, DF.
     pub outer: OuterTemplate,
 }
 
 /// The groups of `config`'s VNIs, sorted by address. A group keeps the
-/// counter slot it had in `previous`; new ones take the lowest free slot.
+/// counter entry it had in `previous`; new ones take the lowest free one.
 pub fn plan(
     config: &Config,
     previous: Option<&[GroupPlan]>,
@@ -43,7 +43,7 @@ pub fn plan(
         )));
     }
     let previous = previous.unwrap_or(&[]);
-    let kept = |a: Ipv4Addr| previous.iter().find(|g| g.addr == a).map(|g| g.slot);
+    let kept = |a: Ipv4Addr| previous.iter().find(|g| g.addr == a).map(|g| g.counter);
     let mut used = [false; MAX_GROUPS];
     for &a in &addrs {
         if let Some(s) = kept(a) {
@@ -53,10 +53,10 @@ pub fn plan(
     let u = &config.underlay;
     let mut out = Vec::with_capacity(addrs.len());
     for addr in addrs {
-        let slot = match kept(addr) {
+        let counter = match kept(addr) {
             Some(s) => s,
             None => {
-                // At most MAX_GROUPS groups, so a free slot exists.
+                // At most MAX_GROUPS groups, so a free entry exists.
                 let free = used.iter().position(|&u| !u).unwrap_or(0);
                 used[free] = true;
                 free as u16
@@ -66,7 +66,7 @@ pub fn plan(
         out.push(GroupPlan {
             addr,
             mac,
-            slot,
+            counter,
             outer: OuterTemplate::new(
                 underlay_mac,
                 mac,
@@ -116,23 +116,23 @@ mod tests {
     }
 
     #[test]
-    fn groups_keep_their_counter_slots_across_changes() {
+    fn groups_keep_their_counter_entries_across_changes() {
         let mac = [2, 0, 0, 0, 0, 1];
         let a = plan(&config(&["239.1.1.3", "239.1.1.1"]), None, mac).unwrap();
-        let addrs: Vec<_> = a.iter().map(|g| (g.addr.to_string(), g.slot)).collect();
+        let addrs: Vec<_> = a.iter().map(|g| (g.addr.to_string(), g.counter)).collect();
         assert_eq!(
             addrs,
             [("239.1.1.1".into(), 0), ("239.1.1.3".into(), 1)] as [(String, u16); 2]
         );
-        // 239.1.1.2 sorts between them but takes the free slot, not theirs.
+        // 239.1.1.2 sorts between them but takes the free entry, not theirs.
         let b = plan(
             &config(&["239.1.1.3", "239.1.1.2", "239.1.1.1"]),
             Some(&a),
             mac,
         )
         .unwrap();
-        let slots: Vec<_> = b.iter().map(|g| g.slot).collect();
-        assert_eq!(slots, [0, 2, 1]);
+        let counters: Vec<_> = b.iter().map(|g| g.counter).collect();
+        assert_eq!(counters, [0, 2, 1]);
         // Shared groups are one entry.
         let c = plan(&config(&["239.1.1.1", "239.1.1.1"]), Some(&b), mac).unwrap();
         assert_eq!(c.len(), 1);

@@ -24,7 +24,7 @@ use std::net::Ipv4Addr;
 /// the inner MACs, and (after the burst's lookup stage) what the MAC table
 /// says of them.
 pub(super) struct Decap {
-    /// The group it came to (counter slot, address); None: to our address.
+    /// The group it came to (counter entry, address); None: to our address.
     group: Option<(u16, Ipv4Addr)>,
     vtep: Ipv4Addr,
     inner_start: usize,
@@ -109,7 +109,7 @@ impl<B: PacketBuf> Pipeline<B> {
         dst.0.copy_from_slice(&inner[..6]);
         src.0.copy_from_slice(&inner[6..12]);
         Ok(Decap {
-            group: group.map(|g| (g.slot, g.addr)),
+            group: group.map(|g| (g.counter, g.addr)),
             vtep: ip.src_addr(),
             inner_start,
             inner_len,

@@ -343,9 +343,9 @@ fn moving_a_vni_to_another_group_leaves_the_old_and_joins_the_new() {
     rig.inject(0, &vxlan_to(VTEP1, G1, multicast_mac(G1), 100, &bum));
     rig.run();
     assert_eq!(rig.drops(DropReason::NotOurMac), 1);
-    // The group that stays keeps its counter slot and counts.
+    // The group that stays keeps its counter entry and counts.
     let snap = rig.shared.snapshot.load();
-    assert_eq!(snap.group(G3).unwrap().slot, 1);
+    assert_eq!(snap.group(G3).unwrap().counter, 1);
 }
 
 #[test]
