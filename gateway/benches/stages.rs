@@ -322,7 +322,7 @@ struct Rig {
 impl Rig {
     fn new(config: &str) -> Rig {
         let config = Config::from_toml_str(config).expect("bench config is valid");
-        let macs = [UNDERLAY_MAC, PHYS0_MAC, PHYS1_MAC];
+        let macs = [UNDERLAY_MAC, PHYS0_MAC, PHYS1_MAC].map(vtepgw_gateway::types::Mac);
         let snapshot = Snapshot::build(&config, &macs[..config.port.len() + 1], None, 1).unwrap();
         let ports = snapshot.ports.len();
         let capacity = config.dataplane.mac_table_capacity as usize;

@@ -7,7 +7,7 @@
 
 use crate::tables::MacDest;
 use crate::types::{PortId, VniSlot};
-use crate::wire::MacBytes;
+use crate::wire::Mac;
 use std::net::Ipv4Addr;
 
 /// Worker -> control: something only the single table writer may act on.
@@ -16,18 +16,18 @@ pub enum Event {
     /// A source MAC that is new or has moved.
     Learn {
         vni_slot: VniSlot,
-        mac: MacBytes,
+        mac: Mac,
         dest: MacDest,
     },
     /// A source MAC behind a remote VTEP that is new or has moved; the
     /// control thread interns the VTEP and points the entry at its tunnel.
     LearnRemote {
         vni_slot: VniSlot,
-        mac: MacBytes,
+        mac: Mac,
         vtep: Ipv4Addr,
     },
     /// An ARP sender on the underlay (a reply to us or a request for us).
-    ArpSeen { ip: Ipv4Addr, mac: MacBytes },
+    ArpSeen { ip: Ipv4Addr, mac: Mac },
     /// A remote VTEP the VTEP table has never heard of.
     VtepMiss { vtep: Ipv4Addr },
     /// An IGMP membership query heard on the underlay, for the IGMP host.

@@ -6,7 +6,7 @@
 use crate::pipeline::encap::OuterTemplate;
 use crate::snapshot::BuildError;
 use crate::wire::igmp::multicast_mac;
-use crate::wire::MacBytes;
+use crate::wire::Mac;
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use vtepgw_config::Config;
@@ -20,7 +20,7 @@ pub const MAX_GROUPS: usize = vtepgw_config::multicast::MAX_GROUPS;
 pub struct GroupPlan {
     pub addr: Ipv4Addr,
     /// 01:00:5e and the group's low 23 bits.
-    pub mac: MacBytes,
+    pub mac: Mac,
     /// Its entry in the per-group counters; kept while the group stays in use.
     pub counter: u16,
     /// Outer headers of VXLAN to the group: our MAC and address, the mapped
@@ -33,7 +33,7 @@ pub struct GroupPlan {
 pub fn plan(
     config: &Config,
     previous: Option<&[GroupPlan]>,
-    underlay_mac: MacBytes,
+    underlay_mac: Mac,
 ) -> Result<Vec<GroupPlan>, BuildError> {
     let addrs: BTreeSet<Ipv4Addr> = config.vni.iter().filter_map(|v| v.group).collect();
     if addrs.len() > MAX_GROUPS {
@@ -83,16 +83,16 @@ pub fn plan(
 /// Whether an underlay frame to `mac` is for us as a group member: a
 /// group's mapped MAC, or all-hosts (01:00:5e:00:00:01, general queries).
 #[inline]
-pub fn receives_mac(groups: &[GroupPlan], mac: &MacBytes) -> bool {
+pub fn receives_mac(groups: &[GroupPlan], mac: &Mac) -> bool {
     !groups.is_empty() && (*mac == ALL_HOSTS_MAC || groups.iter().any(|g| g.mac == *mac))
 }
 
 /// 224.0.0.1's MAC, where general queries go.
-pub const ALL_HOSTS_MAC: MacBytes = [0x01, 0x00, 0x5e, 0, 0, 1];
+pub const ALL_HOSTS_MAC: Mac = Mac([0x01, 0x00, 0x5e, 0, 0, 1]);
 
 /// The MACs the underlay NIC must receive for `groups` (none without groups).
-pub fn receive_macs(groups: &[GroupPlan]) -> Vec<MacBytes> {
-    let mut macs: Vec<MacBytes> = groups.iter().map(|g| g.mac).collect();
+pub fn receive_macs(groups: &[GroupPlan]) -> Vec<Mac> {
+    let mut macs: Vec<Mac> = groups.iter().map(|g| g.mac).collect();
     if !macs.is_empty() {
         macs.push(ALL_HOSTS_MAC);
     }
@@ -117,7 +117,7 @@ mod tests {
 
     #[test]
     fn groups_keep_their_counter_entries_across_changes() {
-        let mac = [2, 0, 0, 0, 0, 1];
+        let mac = Mac([2, 0, 0, 0, 0, 1]);
         let a = plan(&config(&["239.1.1.3", "239.1.1.1"]), None, mac).unwrap();
         let addrs: Vec<_> = a.iter().map(|g| (g.addr.to_string(), g.counter)).collect();
         assert_eq!(
@@ -141,7 +141,7 @@ mod tests {
 
     #[test]
     fn the_outer_header_goes_to_the_mapped_mac_with_the_multicast_ttl() {
-        let g = &plan(&config(&["239.129.2.3"]), None, [2, 0, 0, 0, 0, 1]).unwrap()[0];
+        let g = &plan(&config(&["239.129.2.3"]), None, Mac([2, 0, 0, 0, 0, 1])).unwrap()[0];
         let mut out = [0u8; crate::pipeline::encap::ENCAP_LEN];
         g.outer
             .emit(&mut out, 60, 7, 50000, crate::types::Vni::new(100).unwrap());

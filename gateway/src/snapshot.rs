@@ -9,7 +9,7 @@ pub use crate::groups::GroupPlan;
 use crate::tables::mac::MAX_VNI_SLOTS;
 use crate::tables::MacDest;
 use crate::types::{PortId, Vni, VniSlot};
-use crate::wire::MacBytes;
+use crate::wire::Mac;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use vtepgw_config::Config;
@@ -30,7 +30,7 @@ pub struct UnderlayPlan {
     pub ip: Ipv4Addr,
     pub prefix_len: u8,
     pub gateway: Option<Ipv4Addr>,
-    pub mac: MacBytes,
+    pub mac: Mac,
     pub udp_port: u16,
     pub src_port_min: u16,
     pub src_port_max: u16,
@@ -83,7 +83,7 @@ impl UnderlayPlan {
 #[derive(Clone, Debug)]
 pub struct PortPlan {
     pub name: String,
-    pub mac: MacBytes,
+    pub mac: Mac,
     pub mtu: u16,
     /// VNI slot by VLAN id; index 0 is untagged (and priority-tagged) frames.
     vlan_slots: Box<[u16]>,
@@ -118,7 +118,7 @@ pub struct VniPlan {
     pub flood_vteps: Vec<Ipv4Addr>,
     /// Index in [`Snapshot::groups`] of the underlay group BUM goes to.
     pub group: Option<usize>,
-    pub static_macs: Vec<(MacBytes, Ipv4Addr)>,
+    pub static_macs: Vec<(Mac, Ipv4Addr)>,
 }
 
 /// The whole compiled configuration.
@@ -161,7 +161,7 @@ impl Snapshot {
     /// so learned MACs and counters survive config changes.
     pub fn build(
         config: &Config,
-        port_macs: &[MacBytes],
+        port_macs: &[Mac],
         previous: Option<&Snapshot>,
         generation: u64,
     ) -> Result<Snapshot, BuildError> {
@@ -222,7 +222,11 @@ impl Snapshot {
                 group: v
                     .group
                     .and_then(|g| groups.binary_search_by_key(&g, |p| p.addr).ok()),
-                static_macs: v.static_macs.iter().map(|s| (s.mac.0, s.vtep)).collect(),
+                static_macs: v
+                    .static_macs
+                    .iter()
+                    .map(|s| (Mac(s.mac.0), s.vtep))
+                    .collect(),
             });
         }
         for (i, p) in config.port.iter().enumerate() {

@@ -157,6 +157,21 @@ impl PartialEq<[u8; 6]> for Mac {
     }
 }
 
+impl PartialEq<Mac> for [u8; 6] {
+    #[inline]
+    fn eq(&self, other: &Mac) -> bool {
+        *self == other.0
+    }
+}
+
+/// So a frame's bytes compare with a `Mac`.
+impl PartialEq<Mac> for [u8] {
+    #[inline]
+    fn eq(&self, other: &Mac) -> bool {
+        *self == other.0
+    }
+}
+
 impl fmt::Display for Mac {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let [a, b, c, d, e, g] = self.0;

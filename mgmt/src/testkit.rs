@@ -16,7 +16,7 @@ use vtepgw_gateway::control::Control;
 use vtepgw_gateway::io::MemIo;
 use vtepgw_gateway::shared::{self, Shared};
 use vtepgw_gateway::snapshot::Snapshot;
-use vtepgw_gateway::wire::{build_arp, ARP_LEN, ARP_REPLY};
+use vtepgw_gateway::wire::{build_arp, Mac, ARP_LEN, ARP_REPLY};
 use vtepgw_gateway::worker::{Worker, WorkerOptions};
 
 pub const CONFIG: &str = r#"
@@ -91,7 +91,7 @@ impl Lab {
     /// A lab running `config`, saving to `file`, requiring `token`.
     pub fn with(config: &str, file: Option<std::path::PathBuf>, token: Option<&str>) -> Lab {
         let config = Config::from_toml_str(config).expect("test config is valid");
-        let macs = [UNDERLAY_MAC, PHYS0_MAC];
+        let macs = [Mac(UNDERLAY_MAC), Mac(PHYS0_MAC)];
         let snapshot = Snapshot::build(&config, &macs[..config.port.len() + 1], None, 1).unwrap();
         let ports = snapshot.ports.len();
         let (shared, control_parts, mut workers) = shared::build(snapshot, 1, 4096);
@@ -226,9 +226,9 @@ impl Lab {
         build_arp(
             &mut arp,
             ARP_REPLY,
-            mac,
+            Mac(mac),
             ip.into(),
-            UNDERLAY_MAC,
+            Mac(UNDERLAY_MAC),
             [192, 0, 2, 10].into(),
         );
         frame.extend_from_slice(&arp);

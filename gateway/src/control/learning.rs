@@ -6,7 +6,7 @@ use crate::tables::atomic_map::MapWriter;
 use crate::tables::mac::{mac_key, split_mac_key, MacEntry};
 use crate::tables::{MacDest, TunnelId, TunnelWriter};
 use crate::types::VniSlot;
-use crate::wire::MacBytes;
+use crate::wire::Mac;
 use std::sync::atomic::Ordering::Relaxed;
 
 /// Sweeps the whole table once per this many timer steps.
@@ -46,7 +46,7 @@ impl Learning {
         snap: &Snapshot,
         tunnels: &mut TunnelWriter,
         slot: VniSlot,
-        mac: MacBytes,
+        mac: Mac,
         dest: MacDest,
         now: u32,
     ) {
@@ -146,7 +146,7 @@ impl Learning {
         tunnel_of: impl Fn(std::net::Ipv4Addr) -> Option<TunnelId>,
         now: u32,
     ) {
-        let keep = |slot: VniSlot, mac: &MacBytes, entry: &MacEntry| -> bool {
+        let keep = |slot: VniSlot, mac: &Mac, entry: &MacEntry| -> bool {
             let Some(vni) = snap.vni(slot) else {
                 return false;
             };

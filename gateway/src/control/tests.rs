@@ -4,13 +4,14 @@
 use crate::snapshot::Snapshot;
 use crate::tables::{MacDest, NextHop};
 use crate::testkit::*;
+use crate::types::Mac;
 use crate::wire::ARP_REQUEST;
 use std::net::Ipv4Addr;
 use std::sync::atomic::Ordering::Relaxed;
 use vtepgw_config::Config;
 
-fn mac(n: u8) -> [u8; 6] {
-    [0x02, 0, 0, 0, 0x05, n]
+fn mac(n: u8) -> Mac {
+    Mac([0x02, 0, 0, 0, 0x05, n])
 }
 
 fn stats(rig: &Rig, vni: u32) -> &crate::shared::VniMacStats {
@@ -243,7 +244,7 @@ fn off_link_vteps_resolve_through_the_gateway() {
         "ARP for the gateway, not the VTEP"
     );
     assert!(!asked.contains(&[198, 51, 100, 7]));
-    let router = [0x02, 0, 0, 0, 0xfe, 0xfe];
+    let router = Mac([0x02, 0, 0, 0, 0xfe, 0xfe]);
     rig.resolve(Ipv4Addr::new(192, 0, 2, 254), router);
     rig.run();
     assert!(matches!(

@@ -90,7 +90,7 @@ impl<B: PacketBuf> Pipeline<B> {
                 port: ingress.port,
                 vlan: ingress.vlan,
             };
-            self.learn_from(env, slot, m.src.0, source, m.src_hit);
+            self.learn_from(env, slot, m.src, source, m.src_hit);
         }
         let (dst, dst_hit) = (m.dst, m.dst_hit);
         if dst.is_multicast() {

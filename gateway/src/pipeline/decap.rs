@@ -164,7 +164,7 @@ impl<B: PacketBuf> Pipeline<B> {
                 vtep: d.vtep,
                 tunnel,
             };
-            self.learn_from(env, m.slot, m.src.0, source, m.src_hit);
+            self.learn_from(env, m.slot, m.src, source, m.src_hit);
         }
 
         let padding = pkt.len() - d.inner_start - d.inner_len;

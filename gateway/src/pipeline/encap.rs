@@ -17,7 +17,7 @@ use crate::wire::{
     ipv4::{Ipv4Repr, PROTO_UDP},
     udp::write_udp_header,
     vxlan::write_vxlan_header,
-    MacBytes,
+    Mac,
 };
 use std::net::Ipv4Addr;
 
@@ -30,8 +30,8 @@ pub const OUTER_IP_OVERHEAD: usize = 36;
 /// The outer headers of one encapsulated frame.
 #[derive(Clone, Copy, Debug)]
 pub struct Outer {
-    pub src_mac: MacBytes,
-    pub dst_mac: MacBytes,
+    pub src_mac: Mac,
+    pub dst_mac: Mac,
     pub src_ip: Ipv4Addr,
     pub dst_ip: Ipv4Addr,
     pub src_port: u16,
@@ -83,8 +83,8 @@ impl OuterTemplate {
     /// The template for frames from (`src_mac`, `src_ip`) to `dst_ip` via the
     /// next hop `dst_mac`, UDP port `dst_port`, TTL `ttl`, DF set.
     pub fn new(
-        src_mac: MacBytes,
-        dst_mac: MacBytes,
+        src_mac: Mac,
+        dst_mac: Mac,
         src_ip: Ipv4Addr,
         dst_ip: Ipv4Addr,
         dst_port: u16,
@@ -285,10 +285,10 @@ mod tests {
     fn a_cached_rewrite_never_outlives_its_tunnel_even_when_the_incarnation_wraps() {
         use crate::tables::tunnel::TunnelWriter;
         let config = vtepgw_config::Config::from_toml_str(crate::testkit::CONFIG).unwrap();
-        let snap = Snapshot::build(&config, &[[2, 0, 0, 0, 0, 0x10]; 3], None, 1).unwrap();
+        let snap = Snapshot::build(&config, &[Mac([2, 0, 0, 0, 0, 0x10]); 3], None, 1).unwrap();
         let (table, mut writer) = TunnelWriter::new(1); // one id: every intern reuses it
         let (a, z) = (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(192, 0, 2, 99));
-        let mac = [2, 0, 0, 0, 0x0a, 1];
+        let mac = Mac([2, 0, 0, 0, 0x0a, 1]);
         let id = writer.intern(a.into(), 0).unwrap();
         writer.set_mac(id, Some(mac));
         let state = table.state(id);
@@ -318,7 +318,8 @@ mod tests {
             (Ipv4Addr::new(10, 255, 0, 0), 0),
         ];
         for (dst, ttl) in cases {
-            let t = OuterTemplate::new([2, 0, 0, 0, 0, 1], [0xfe; 6], src, dst, 4789, ttl);
+            let t =
+                OuterTemplate::new(Mac([2, 0, 0, 0, 0, 1]), Mac([0xfe; 6]), src, dst, 4789, ttl);
             for inner_len in (14..1600).step_by(7).chain([14, 1500, 9000, 65000 - 50]) {
                 for ident in (0..=u16::MAX).step_by(997).chain([0, 1, 0xfffe, 0xffff]) {
                     let (sport, vni) = (49152 + (ident % 1000), 0xab_cdef ^ u32::from(ident));
@@ -332,8 +333,8 @@ mod tests {
                     );
                     let mut full = vec![0u8; ENCAP_LEN + inner_len];
                     let outer = Outer {
-                        src_mac: [2, 0, 0, 0, 0, 1],
-                        dst_mac: [0xfe; 6],
+                        src_mac: Mac([2, 0, 0, 0, 0, 1]),
+                        dst_mac: Mac([0xfe; 6]),
                         src_ip: src,
                         dst_ip: dst,
                         src_port: sport,
@@ -358,8 +359,8 @@ mod tests {
         // Find idents that make the header sum 0xffff (checksum 0x0000)
         // and 0xfffe, for a few lengths, and compare with the full checksum.
         let t = OuterTemplate::new(
-            [2, 0, 0, 0, 0, 1],
-            [2, 0, 0, 0, 0, 2],
+            Mac([2, 0, 0, 0, 0, 1]),
+            Mac([2, 0, 0, 0, 0, 2]),
             Ipv4Addr::new(192, 0, 2, 10),
             Ipv4Addr::new(192, 0, 2, 1),
             4789,

@@ -7,7 +7,7 @@ use crate::events::Event;
 use crate::tables::mac::{mac_key, MacEntry, MacHit};
 use crate::tables::{MacDest, TunnelId};
 use crate::types::{PortId, VniSlot};
-use crate::wire::MacBytes;
+use crate::wire::Mac;
 use std::net::Ipv4Addr;
 
 /// Where a frame came from, as learning sees it.
@@ -31,7 +31,7 @@ impl<B: PacketBuf> Pipeline<B> {
         &mut self,
         env: &Env,
         slot: VniSlot,
-        mac: MacBytes,
+        mac: Mac,
         source: Source,
         hit: Option<MacHit>,
     ) {

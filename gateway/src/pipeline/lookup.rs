@@ -33,10 +33,10 @@ impl MacPair {
     #[inline]
     fn look_up(&mut self, macs: &MacTable, snap: &Snapshot) {
         if snap.vni(self.slot).is_some_and(|v| v.learning) {
-            self.src_hit = macs.lookup(self.slot, &self.src.0);
+            self.src_hit = macs.lookup(self.slot, &self.src);
         }
         if !self.dst.is_multicast() {
-            self.dst_hit = macs.lookup(self.slot, &self.dst.0);
+            self.dst_hit = macs.lookup(self.slot, &self.dst);
         }
     }
 }

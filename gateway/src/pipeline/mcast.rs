@@ -67,7 +67,7 @@ impl<B: PacketBuf> Pipeline<B> {
         src: Ipv4Addr,
     ) -> Result<&'s GroupPlan, DropReason> {
         let g = env.snap.group(dst).ok_or(DropReason::NotOurGroup)?;
-        if g.mac[..] != *dst_mac {
+        if g.mac.0[..] != *dst_mac {
             return Err(DropReason::NotOurGroup);
         }
         if src == env.snap.underlay.ip {

@@ -6,7 +6,7 @@ use crate::snapshot::Snapshot;
 use crate::tables::MacDest;
 use crate::testkit::*;
 use crate::wire::igmp::{multicast_mac, PROTO_IGMP};
-use crate::wire::{checksum, write_vxlan_header, Ipv4Repr, MacBytes};
+use crate::wire::{checksum, write_vxlan_header, Ipv4Repr, Mac};
 use std::net::Ipv4Addr;
 
 const G1: Ipv4Addr = Ipv4Addr::new(239, 1, 1, 1);
@@ -28,7 +28,7 @@ fn mcast_config() -> String {
 }
 
 /// VXLAN from `vtep` to `group` (at `dst_mac`).
-fn vxlan_to(vtep: Ipv4Addr, group: Ipv4Addr, dst_mac: MacBytes, vni: u32, inner: &[u8]) -> Vec<u8> {
+fn vxlan_to(vtep: Ipv4Addr, group: Ipv4Addr, dst_mac: Mac, vni: u32, inner: &[u8]) -> Vec<u8> {
     let mut v = vec![0u8; 8];
     write_vxlan_header(&mut v, vni);
     v.extend_from_slice(inner);

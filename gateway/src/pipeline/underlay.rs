@@ -10,7 +10,6 @@ use crate::groups::receives_mac;
 use crate::io::PortIo;
 use crate::offload;
 use crate::snapshot::UNDERLAY_PORT;
-use crate::types::Mac;
 use crate::wire::arp::{turn_request_into_reply, ArpPacket, ARP_REPLY, ARP_REQUEST};
 use crate::wire::ethernet::{parse_l2, ETHERTYPE_ARP, ETHERTYPE_IPV4, HEADER_LEN as ETH_LEN};
 use crate::wire::icmpv4::{turn_echo_request_into_reply, Icmpv4Packet, ECHO_REQUEST};
@@ -34,7 +33,7 @@ impl<B: PacketBuf> Pipeline<B> {
         let group_ipv4 = !to_us
             && l2.dst.is_multicast()
             && l2.ethertype == ETHERTYPE_IPV4
-            && receives_mac(&env.snap.groups, &l2.dst.0);
+            && receives_mac(&env.snap.groups, &l2.dst);
         if !to_us && !broadcast_arp && !group_ipv4 {
             return self.discard(DropReason::NotOurMac, pkt);
         }
@@ -69,7 +68,7 @@ impl<B: PacketBuf> Pipeline<B> {
         let announcement = arp.target_ip() == ip || op == ARP_REPLY;
         // No host has a multicast, zero or our own MAC (RFC 1812 3.3.2): a
         // claim to one would point next hops at the whole segment or at us.
-        let bad_mac = Mac(mac).is_multicast() || Mac(mac).is_zero() || mac == u.mac;
+        let bad_mac = mac.is_multicast() || mac.is_zero() || mac == u.mac;
         if !(to_us || announcement) || !u.is_vtep_source(ip) || bad_mac {
             return self.discard(DropReason::ArpIgnored, pkt);
         }
@@ -81,8 +80,10 @@ impl<B: PacketBuf> Pipeline<B> {
         // its reply to our request a moment later are both passed on (the
         // reply is what resolves it).
         let key = (1 << 63) | (0x7fff << 48) | u64::from(u32::from(ip));
-        let value =
-            u64::from_be_bytes([0, op as u8, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]]);
+        let value = {
+            let [a, b, c, d, e, f] = mac.0;
+            u64::from_be_bytes([0, op as u8, a, b, c, d, e, f])
+        };
         self.notify(env, key, value, Event::ArpSeen { ip, mac });
         if to_us && op == ARP_REQUEST {
             if turn_request_into_reply(pkt.data_mut(), u.mac).is_err() {
@@ -111,7 +112,7 @@ impl<B: PacketBuf> Pipeline<B> {
         let our_mac = env.snap.underlay.mac;
         let data = pkt.data_mut();
         data.copy_within(6..12, 0);
-        data[6..12].copy_from_slice(&our_mac);
+        data[6..12].copy_from_slice(&our_mac.0);
         self.counters.icmp_echo_replies_sent.inc();
         self.send(io, UNDERLAY_PORT, pkt);
     }

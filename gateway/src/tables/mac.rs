@@ -8,7 +8,7 @@
 use super::atomic_map::{AtomicMap, Hit, KEY_TAG};
 use super::tunnel::TunnelId;
 use crate::types::{PortId, VniSlot};
-use crate::wire::MacBytes;
+use crate::wire::Mac;
 
 /// Where a MAC lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -71,17 +71,17 @@ pub const MAX_VNI_SLOTS: usize = 1 << 15;
 
 /// The map key for a MAC in a VNI slot: tag bit, 15-bit slot, 48-bit MAC.
 #[inline]
-pub fn mac_key(vni_slot: VniSlot, mac: &MacBytes) -> u64 {
+pub fn mac_key(vni_slot: VniSlot, mac: &Mac) -> u64 {
     let mut m = [0u8; 8];
-    m[2..].copy_from_slice(mac);
+    m[2..].copy_from_slice(&mac.0);
     KEY_TAG | (u64::from(vni_slot.0 & 0x7fff) << 48) | u64::from_be_bytes(m)
 }
 
 /// Splits a key made by [`mac_key`].
-pub fn split_mac_key(key: u64) -> (VniSlot, MacBytes) {
+pub fn split_mac_key(key: u64) -> (VniSlot, Mac) {
     let b = key.to_be_bytes();
-    let mut mac = [0u8; 6];
-    mac.copy_from_slice(&b[2..]);
+    let mut mac = Mac::ZERO;
+    mac.0.copy_from_slice(&b[2..]);
     (VniSlot(((key >> 48) & 0x7fff) as u16), mac)
 }
 
@@ -106,7 +106,7 @@ impl MacTable {
 
     /// Finds `mac` in a VNI slot.
     #[inline]
-    pub fn lookup(&self, vni_slot: VniSlot, mac: &MacBytes) -> Option<MacHit> {
+    pub fn lookup(&self, vni_slot: VniSlot, mac: &Mac) -> Option<MacHit> {
         let Hit { value, index } = self.map.get(mac_key(vni_slot, mac))?;
         Some(MacHit {
             entry: MacEntry::decode(value)?,
@@ -126,7 +126,7 @@ impl MacTable {
     }
 
     /// Every live entry: (VNI slot, MAC, entry, last seen second).
-    pub fn entries(&self) -> impl Iterator<Item = (VniSlot, MacBytes, MacEntry, u32)> + '_ {
+    pub fn entries(&self) -> impl Iterator<Item = (VniSlot, Mac, MacEntry, u32)> + '_ {
         (0..self.map.capacity()).filter_map(|s| {
             let (k, v) = self.map.entry_at(s)?;
             let (vni_slot, mac) = split_mac_key(k);
@@ -177,12 +177,12 @@ mod tests {
 
     #[test]
     fn keys_separate_vnis_and_round_trip() {
-        let mac = [0x02, 0, 0, 0, 0, 1];
+        let mac = Mac([0x02, 0, 0, 0, 0, 1]);
         assert_ne!(mac_key(VniSlot(1), &mac), mac_key(VniSlot(2), &mac));
         assert_eq!(
             split_mac_key(mac_key(VniSlot(0x7fff), &mac)),
             (VniSlot(0x7fff), mac)
         );
-        assert_ne!(mac_key(VniSlot(0), &[0; 6]) & KEY_TAG, 0);
+        assert_ne!(mac_key(VniSlot(0), &Mac([0; 6])) & KEY_TAG, 0);
     }
 }

@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 
 use super::ethernet::{parse_l2, EthernetFrame, ETHERTYPE_ARP};
 use super::{
-    get_ipv4, get_mac, get_u16, head_mut, put_bytes, put_ipv4, put_mac, put_u16, MacBytes, Result,
+    get_ipv4, get_mac, get_u16, head_mut, put_bytes, put_ipv4, put_mac, put_u16, Mac, Result,
     WireError,
 };
 
@@ -69,7 +69,7 @@ impl<T: AsRef<[u8]>> ArpPacket<T> {
     }
 
     #[inline]
-    pub fn sender_mac(&self) -> MacBytes {
+    pub fn sender_mac(&self) -> Mac {
         get_mac(self.buffer.as_ref(), 8)
     }
 
@@ -79,7 +79,7 @@ impl<T: AsRef<[u8]>> ArpPacket<T> {
     }
 
     #[inline]
-    pub fn target_mac(&self) -> MacBytes {
+    pub fn target_mac(&self) -> Mac {
         get_mac(self.buffer.as_ref(), 18)
     }
 
@@ -102,7 +102,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> ArpPacket<T> {
     }
 
     #[inline]
-    pub fn set_sender_mac(&mut self, mac: MacBytes) {
+    pub fn set_sender_mac(&mut self, mac: Mac) {
         put_mac(self.buffer.as_mut(), 8, mac)
     }
 
@@ -112,7 +112,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> ArpPacket<T> {
     }
 
     #[inline]
-    pub fn set_target_mac(&mut self, mac: MacBytes) {
+    pub fn set_target_mac(&mut self, mac: Mac) {
         put_mac(self.buffer.as_mut(), 18, mac)
     }
 
@@ -130,9 +130,9 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> ArpPacket<T> {
 pub fn build_arp(
     buf: &mut [u8],
     op: u16,
-    sender_mac: MacBytes,
+    sender_mac: Mac,
     sender_ip: Ipv4Addr,
-    target_mac: MacBytes,
+    target_mac: Mac,
     target_ip: Ipv4Addr,
 ) {
     let mut p = ArpPacket::new_unchecked(&mut head_mut::<ARP_LEN>(buf)[..]);
@@ -151,7 +151,7 @@ pub fn build_arp(
 /// `Malformed` if the frame is not an ARP request; `Truncated` if short.
 /// The frame is left untouched on error.
 #[inline]
-pub fn turn_request_into_reply(frame: &mut [u8], our_mac: MacBytes) -> Result<()> {
+pub fn turn_request_into_reply(frame: &mut [u8], our_mac: Mac) -> Result<()> {
     let l2 = parse_l2(frame)?;
     if l2.ethertype != ETHERTYPE_ARP {
         return Err(WireError::Malformed);
@@ -181,8 +181,8 @@ mod tests {
     use super::super::{Mac, BROADCAST_MAC};
     use super::*;
 
-    const REQUESTER: MacBytes = [0x02, 0x42, 0xac, 0x11, 0x00, 0x02];
-    const OURS: MacBytes = [0x02, 0x00, 0x5e, 0x00, 0x01, 0x01];
+    const REQUESTER: Mac = Mac([0x02, 0x42, 0xac, 0x11, 0x00, 0x02]);
+    const OURS: Mac = Mac([0x02, 0x00, 0x5e, 0x00, 0x01, 0x01]);
 
     #[test]
     fn parses_captured_request() {
@@ -236,7 +236,7 @@ mod tests {
         let l2 = parse_l2(&frame).unwrap();
         assert_eq!(
             (l2.dst, l2.src, l2.ethertype),
-            (Mac(REQUESTER), Mac(OURS), ETHERTYPE_ARP)
+            (REQUESTER, OURS, ETHERTYPE_ARP)
         );
         let a = ArpPacket::new_checked(&frame[14..]).unwrap();
         assert_eq!(a.operation(), ARP_REPLY);

@@ -86,11 +86,8 @@ impl std::error::Error for WireError {}
 /// Result of the checked constructors and parsers.
 pub type Result<T> = core::result::Result<T, WireError>;
 
-/// An Ethernet MAC address as raw bytes.
-pub type MacBytes = [u8; 6];
-
 /// `ff:ff:ff:ff:ff:ff`.
-pub const BROADCAST_MAC: MacBytes = [0xff; 6];
+pub const BROADCAST_MAC: Mac = Mac::BROADCAST;
 
 pub use crate::types::Mac;
 
@@ -191,13 +188,13 @@ fn put_u16(b: &mut [u8], at: usize, v: u16) {
 }
 
 #[inline]
-fn get_mac(b: &[u8], at: usize) -> MacBytes {
-    get_array(b, at)
+fn get_mac(b: &[u8], at: usize) -> Mac {
+    Mac(get_array(b, at))
 }
 
 #[inline]
-fn put_mac(b: &mut [u8], at: usize, mac: MacBytes) {
-    put_bytes(b, at, &mac);
+fn put_mac(b: &mut [u8], at: usize, mac: Mac) {
+    put_bytes(b, at, &mac.0);
 }
 
 #[inline]
@@ -216,7 +213,7 @@ mod tests {
 
     #[test]
     fn mac_helpers_and_error_display() {
-        assert!(Mac(BROADCAST_MAC).is_multicast());
+        assert!(BROADCAST_MAC.is_multicast());
         assert!(Mac([0x01, 0x00, 0x5e, 0, 0, 1]).is_multicast());
         assert!(Mac([0x33, 0x33, 0, 0, 0, 1]).is_multicast());
         assert!(!Mac([0x02, 0x42, 0xac, 0x11, 0, 2]).is_multicast());
@@ -301,7 +298,7 @@ mod tests {
             );
         }
         let mut copy = buf.to_vec();
-        let _ = turn_request_into_reply(&mut copy, [2, 0, 0, 0, 0, 1]);
+        let _ = turn_request_into_reply(&mut copy, Mac([2, 0, 0, 0, 0, 1]));
         let mut copy = buf.to_vec();
         let _ = turn_echo_request_into_reply(&mut copy);
     }
