@@ -43,60 +43,50 @@ impl fmt::Display for Vni {
     }
 }
 
-/// The dense index a configured VNI holds in a snapshot: its MAC table
-/// keys, its counters and [`crate::snapshot::Snapshot::vni`] use it. A VNI
-/// keeps its slot across config changes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[repr(transparent)]
-pub struct VniSlot(pub u16);
+/// A newtype for a dense array index: `index()`, `usize::from` and the
+/// number as Display.
+macro_rules! dense_index {
+    ($(#[$doc:meta])* $name:ident($int:ty)) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[repr(transparent)]
+        pub struct $name(pub $int);
 
-impl VniSlot {
-    /// The slot as an array index.
-    #[inline]
-    pub const fn index(self) -> usize {
-        self.0 as usize
-    }
+        impl $name {
+            /// As an array index.
+            #[inline]
+            pub const fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+
+        impl From<$name> for usize {
+            #[inline]
+            fn from(v: $name) -> usize {
+                v.index()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
 }
 
-impl From<VniSlot> for usize {
-    #[inline]
-    fn from(s: VniSlot) -> usize {
-        s.index()
-    }
+dense_index! {
+    /// The dense index a configured VNI holds in a snapshot: its MAC table
+    /// keys, its counters and [`crate::snapshot::Snapshot::vni`] use it. A
+    /// VNI keeps its slot across config changes.
+    VniSlot(u16)
 }
 
-impl fmt::Display for VniSlot {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-/// The data plane's index of a port: 0 is the underlay
-/// ([`crate::snapshot::UNDERLAY_PORT`]), then the physical ports in config
-/// order.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[repr(transparent)]
-pub struct PortId(pub u8);
-
-impl PortId {
-    /// The port as an array index.
-    #[inline]
-    pub const fn index(self) -> usize {
-        self.0 as usize
-    }
-}
-
-impl From<PortId> for usize {
-    #[inline]
-    fn from(p: PortId) -> usize {
-        p.index()
-    }
-}
-
-impl fmt::Display for PortId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
+dense_index! {
+    /// The data plane's index of a port: 0 is the underlay
+    /// ([`crate::snapshot::UNDERLAY_PORT`]), then the physical ports in
+    /// config order.
+    PortId(u8)
 }
 
 /// An Ethernet MAC address.

@@ -237,6 +237,11 @@ impl Lab {
     }
 }
 
+/// VNI `id` (a valid one) as the data plane types it.
+pub fn vni(id: u32) -> vtepgw_gateway::types::Vni {
+    vtepgw_gateway::types::Vni::new(id).expect("test VNI is valid")
+}
+
 /// A broadcast frame of `len` bytes from `src`, tagged with `vlan`.
 pub fn tagged_broadcast(src: [u8; 6], vlan: u16, len: usize) -> Vec<u8> {
     let mut f = vec![0xff; 6];
