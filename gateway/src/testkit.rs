@@ -7,7 +7,7 @@ use crate::io::MemIo;
 use crate::shared::{self, Shared};
 use crate::snapshot::Snapshot;
 use crate::wire::{
-    build_arp, write_udp_header, write_vxlan_header, Ipv4Repr, Mac, ARP_LEN, ARP_REPLY, PROTO_UDP,
+    write_udp_header, write_vxlan_header, ArpRepr, Ipv4Repr, Mac, ARP_LEN, ARP_REPLY, PROTO_UDP,
 };
 use crate::worker::{Worker, WorkerOptions};
 use std::net::Ipv4Addr;
@@ -255,7 +255,14 @@ pub fn arp_frame(
 ) -> Vec<u8> {
     let (smac, tmac) = (smac.into(), tmac.into());
     let mut arp = [0u8; ARP_LEN];
-    build_arp(&mut arp, op, smac, sip, tmac, tip);
+    ArpRepr {
+        op,
+        sender_mac: smac,
+        sender_ip: sip,
+        target_mac: tmac,
+        target_ip: tip,
+    }
+    .emit(&mut arp);
     let dst = if op == ARP_REPLY { tmac } else { BROADCAST };
     ethernet(dst, smac, None, 0x0806, &arp)
 }

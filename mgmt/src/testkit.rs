@@ -16,7 +16,7 @@ use vtepgw_gateway::control::Control;
 use vtepgw_gateway::io::MemIo;
 use vtepgw_gateway::shared::{self, Shared};
 use vtepgw_gateway::snapshot::Snapshot;
-use vtepgw_gateway::wire::{build_arp, Mac, ARP_LEN, ARP_REPLY};
+use vtepgw_gateway::wire::{ArpRepr, Mac, ARP_LEN, ARP_REPLY};
 use vtepgw_gateway::worker::{Worker, WorkerOptions};
 
 pub const CONFIG: &str = r#"
@@ -223,14 +223,14 @@ impl Lab {
         frame.extend_from_slice(&mac);
         frame.extend_from_slice(&[0x08, 0x06]);
         let mut arp = [0u8; ARP_LEN];
-        build_arp(
-            &mut arp,
-            ARP_REPLY,
-            Mac(mac),
-            ip.into(),
-            Mac(UNDERLAY_MAC),
-            [192, 0, 2, 10].into(),
-        );
+        ArpRepr {
+            op: ARP_REPLY,
+            sender_mac: Mac(mac),
+            sender_ip: ip.into(),
+            target_mac: Mac(UNDERLAY_MAC),
+            target_ip: [192, 0, 2, 10].into(),
+        }
+        .emit(&mut arp);
         frame.extend_from_slice(&arp);
         self.receive(0, &frame);
         self.settle();

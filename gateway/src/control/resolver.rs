@@ -10,7 +10,7 @@ use crate::events::ControlFrame;
 use crate::shared::Shared;
 use crate::snapshot::{Snapshot, UNDERLAY_PORT};
 use crate::tables::{TunnelId, TunnelWriter};
-use crate::wire::arp::{build_arp, ARP_LEN, ARP_REQUEST};
+use crate::wire::arp::{ArpRepr, ARP_LEN, ARP_REQUEST};
 use crate::wire::ethernet::{EthernetFrame, ETHERTYPE_ARP, HEADER_LEN as ETH_LEN};
 use crate::wire::{Mac, BROADCAST_MAC};
 use std::collections::HashMap;
@@ -278,13 +278,13 @@ fn arp_request(mac: Mac, ip: Ipv4Addr, target: Ipv4Addr) -> [u8; ETH_LEN + ARP_L
     eth.set_dst(BROADCAST_MAC);
     eth.set_src(mac);
     eth.set_ethertype(ETHERTYPE_ARP);
-    build_arp(
-        &mut frame[ETH_LEN..],
-        ARP_REQUEST,
-        mac,
-        ip,
-        Mac::ZERO,
-        target,
-    );
+    ArpRepr {
+        op: ARP_REQUEST,
+        sender_mac: mac,
+        sender_ip: ip,
+        target_mac: Mac::ZERO,
+        target_ip: target,
+    }
+    .emit(&mut frame[ETH_LEN..]);
     frame
 }

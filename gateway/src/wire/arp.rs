@@ -122,26 +122,32 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> ArpPacket<T> {
     }
 }
 
-/// Writes a complete 28-byte Ethernet/IPv4 ARP body into `buf[..28]`.
-///
-/// # Panics
-/// If `buf` is shorter than [`ARP_LEN`].
-#[inline]
-pub fn build_arp(
-    buf: &mut [u8],
-    op: u16,
-    sender_mac: Mac,
-    sender_ip: Ipv4Addr,
-    target_mac: Mac,
-    target_ip: Ipv4Addr,
-) {
-    let mut p = ArpPacket::new_unchecked(&mut head_mut::<ARP_LEN>(buf)[..]);
-    p.set_fixed_fields();
-    p.set_operation(op);
-    p.set_sender_mac(sender_mac);
-    p.set_sender_ip(sender_ip);
-    p.set_target_mac(target_mac);
-    p.set_target_ip(target_ip);
+/// An Ethernet/IPv4 ARP message, as smoltcp's `ArpRepr`: the fields a
+/// builder names instead of passing them by position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArpRepr {
+    pub op: u16,
+    pub sender_mac: Mac,
+    pub sender_ip: Ipv4Addr,
+    pub target_mac: Mac,
+    pub target_ip: Ipv4Addr,
+}
+
+impl ArpRepr {
+    /// Writes the complete 28-byte ARP body into `buf[..28]`.
+    ///
+    /// # Panics
+    /// If `buf` is shorter than [`ARP_LEN`].
+    #[inline]
+    pub fn emit(&self, buf: &mut [u8]) {
+        let mut p = ArpPacket::new_unchecked(&mut head_mut::<ARP_LEN>(buf)[..]);
+        p.set_fixed_fields();
+        p.set_operation(self.op);
+        p.set_sender_mac(self.sender_mac);
+        p.set_sender_ip(self.sender_ip);
+        p.set_target_mac(self.target_mac);
+        p.set_target_ip(self.target_ip);
+    }
 }
 
 /// Rewrites a whole Ethernet (+ optional 802.1Q tag) + ARP request frame in
@@ -221,7 +227,14 @@ mod tests {
     fn build_then_parse() {
         let mut buf = [0xaau8; 30];
         let (sip, tip) = (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(192, 0, 2, 9));
-        build_arp(&mut buf, ARP_REPLY, OURS, sip, REQUESTER, tip);
+        ArpRepr {
+            op: ARP_REPLY,
+            sender_mac: OURS,
+            sender_ip: sip,
+            target_mac: REQUESTER,
+            target_ip: tip,
+        }
+        .emit(&mut buf);
         assert_eq!(buf[28..], [0xaa, 0xaa]);
         let a = ArpPacket::new_checked(&buf[..]).unwrap();
         assert_eq!(a.operation(), ARP_REPLY);

@@ -10,7 +10,7 @@
 //! this process wrote itself; on a buffer too short for a field its
 //! accessors read zeros and its setters write nothing (and panic in debug
 //! builds, where that is a bug in the caller). Builders (`write_*`,
-//! `build_arp`) assert that the caller's buffer is long enough.
+//! `Repr::emit`) assert that the caller's buffer is long enough.
 //!
 //! Nothing here indexes, unwraps or calls `panic!` (the lints below,
 //! tests exempt): a frame from the network cannot make a parser panic.
@@ -50,7 +50,7 @@ mod testdata;
 use core::fmt;
 use std::net::Ipv4Addr;
 
-pub use arp::{build_arp, turn_request_into_reply, ArpPacket, ARP_LEN, ARP_REPLY, ARP_REQUEST};
+pub use arp::{turn_request_into_reply, ArpPacket, ArpRepr, ARP_LEN, ARP_REPLY, ARP_REQUEST};
 pub use ethernet::{
     parse_l2, vlan_tci, EthernetFrame, L2Header, VlanTag, ETHERTYPE_ARP, ETHERTYPE_IPV4,
     ETHERTYPE_IPV6, ETHERTYPE_QINQ, ETHERTYPE_VLAN,
