@@ -21,7 +21,8 @@ impl Vni {
     /// `vni` if it is in 1..=[`Vni::MAX`].
     #[inline]
     pub const fn new(vni: u32) -> Option<Vni> {
-        if vni > Self::MAX {
+        // One compare on the packet path: 0 wraps to u32::MAX.
+        if vni.wrapping_sub(1) >= Self::MAX {
             return None;
         }
         match NonZeroU32::new(vni) {
