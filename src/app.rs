@@ -164,10 +164,10 @@ pub fn run(config: Config, config_file: &Path) -> Result<()> {
             promiscuous,
             pool,
         )?;
-        tracing::info!(port = %port.name, driver = %port.driver, rx_queues = port.rx_queues, mac = %fmt_mac(&port.mac()), offloads = ?port.offloads.names(), "port started");
+        tracing::info!(port = %port.name, driver = %port.driver, rx_queues = port.rx_queues, mac = %port.mac(), offloads = ?port.offloads.names(), "port started");
         ports.push(port);
     }
-    let macs: Vec<[u8; 6]> = ports.iter().map(Port::mac).collect();
+    let macs: Vec<_> = ports.iter().map(Port::mac).collect();
     let snapshot = Snapshot::build(&config, &macs, None, 1)?;
     let (shared, control_parts, worker_parts) =
         shared::build(snapshot, workers, d.mac_table_capacity as usize);
@@ -284,13 +284,6 @@ fn flood_share_min(env: Option<&str>) -> Option<usize> {
         Some(n) => n.parse().ok().or(Some(dpdk::FLOOD_SHARE_MIN)),
         None => Some(dpdk::FLOOD_SHARE_MIN),
     }
-}
-
-fn fmt_mac(m: &[u8; 6]) -> String {
-    m.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
 }
 
 #[cfg(test)]

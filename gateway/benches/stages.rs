@@ -28,6 +28,7 @@ use vtepgw_gateway::control::Control;
 use vtepgw_gateway::io::PortIo;
 use vtepgw_gateway::shared;
 use vtepgw_gateway::snapshot::Snapshot;
+use vtepgw_gateway::types::PortId;
 use vtepgw_gateway::worker::{Worker, WorkerOptions};
 
 const BURST: usize = 32;
@@ -157,7 +158,7 @@ fn reset(b: &mut VecBuf) {
 impl PortIo for BenchIo {
     type Buf = VecBuf;
 
-    fn rx_burst(&mut self, port: u8, _queue: u16, slots: &mut [Option<VecBuf>]) -> usize {
+    fn rx_burst(&mut self, port: PortId, _queue: u16, slots: &mut [Option<VecBuf>]) -> usize {
         let p = usize::from(port);
         let mut n = 0;
         while n < slots.len() && !self.ports[p].once.is_empty() {
@@ -183,7 +184,7 @@ impl PortIo for BenchIo {
         n
     }
 
-    fn tx_burst(&mut self, port: u8, slots: &mut [Option<VecBuf>]) -> usize {
+    fn tx_burst(&mut self, port: PortId, slots: &mut [Option<VecBuf>]) -> usize {
         let p = &mut self.ports[usize::from(port)];
         let mut n = 0;
         for s in slots.iter_mut() {
@@ -321,7 +322,7 @@ struct Rig {
 impl Rig {
     fn new(config: &str) -> Rig {
         let config = Config::from_toml_str(config).expect("bench config is valid");
-        let macs = [UNDERLAY_MAC, PHYS0_MAC, PHYS1_MAC];
+        let macs = [UNDERLAY_MAC, PHYS0_MAC, PHYS1_MAC].map(vtepgw_gateway::types::Mac);
         let snapshot = Snapshot::build(&config, &macs[..config.port.len() + 1], None, 1).unwrap();
         let ports = snapshot.ports.len();
         let capacity = config.dataplane.mac_table_capacity as usize;
@@ -472,11 +473,11 @@ fn bench(c: &mut Criterion, totals: &Totals) {
             b.iter_custom(|iters| {
                 let t = Instant::now();
                 for _ in 0..iters {
-                    let n = io.rx_burst(0, 0, &mut slots);
+                    let n = io.rx_burst(PortId(0), 0, &mut slots);
                     for s in &mut slots[..n] {
                         black_box(s.as_mut().map(|b| b.data_mut()[0]));
                     }
-                    io.tx_burst(1, &mut slots);
+                    io.tx_burst(PortId(1), &mut slots);
                 }
                 let d = t.elapsed();
                 let mut m = totals.borrow_mut();

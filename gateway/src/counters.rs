@@ -160,7 +160,7 @@ impl VniCounters {
 
 /// Traffic exchanged with one remote VTEP, in the worker's per-tunnel
 /// array indexed by [`crate::tables::TunnelId`]. The control thread may hand
-/// an id to another VTEP after the first is forgotten, so the slot records
+/// an id to another VTEP after the first is forgotten, so the entry records
 /// whose counts it holds and starts over for a new owner.
 #[derive(Default, Debug)]
 #[repr(align(64))]
@@ -179,7 +179,7 @@ pub struct TunnelCounters {
 const OWNER_TAG: u64 = 1 << 32;
 
 impl TunnelCounters {
-    /// Makes `vtep` the owner, resetting the counts if the slot held
+    /// Makes `vtep` the owner, resetting the counts if the entry held
     /// another VTEP's. Only the owning worker may call this.
     #[inline]
     fn claim(&self, vtep: Ipv4Addr) {
@@ -243,8 +243,8 @@ impl TunnelCounters {
     }
 }
 
-/// Traffic of one underlay multicast group, by its counter slot
-/// ([`crate::groups::GroupPlan::slot`]), owned by the group's address like
+/// Traffic of one underlay multicast group, by its counter entry
+/// ([`crate::groups::GroupPlan::counter`]), owned by the group's address like
 /// a tunnel's: rx is VXLAN decapsulated from the group, tx the BUM copies
 /// sent to it.
 pub type GroupCounters = TunnelCounters;
@@ -278,7 +278,7 @@ pub struct WorkerCounters {
     pub vnis: Box<[VniCounters]>,
     /// By tunnel id (see [`crate::tables::TunnelId`]).
     pub tunnels: Box<[TunnelCounters]>,
-    /// By group counter slot (see [`GroupCounters`]).
+    /// By group counter entry (see [`GroupCounters`]).
     pub groups: Box<[GroupCounters]>,
     /// By [`DropReason`].
     pub drops: Box<DropCounters>,
@@ -363,7 +363,7 @@ mod tests {
     }
 
     #[test]
-    fn a_vtep_slot_starts_over_for_a_new_owner() {
+    fn a_vtep_entry_starts_over_for_a_new_owner() {
         let c = TunnelCounters::default();
         assert_eq!(c.read(), None);
         let (a, b) = (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(192, 0, 2, 2));

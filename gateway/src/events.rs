@@ -6,7 +6,8 @@
 //! (the control thread only polls).
 
 use crate::tables::MacDest;
-use crate::wire::MacBytes;
+use crate::types::{PortId, VniSlot};
+use crate::wire::Mac;
 use std::net::Ipv4Addr;
 
 /// Worker -> control: something only the single table writer may act on.
@@ -14,19 +15,19 @@ use std::net::Ipv4Addr;
 pub enum Event {
     /// A source MAC that is new or has moved.
     Learn {
-        vni_slot: u16,
-        mac: MacBytes,
+        vni_slot: VniSlot,
+        mac: Mac,
         dest: MacDest,
     },
     /// A source MAC behind a remote VTEP that is new or has moved; the
     /// control thread interns the VTEP and points the entry at its tunnel.
     LearnRemote {
-        vni_slot: u16,
-        mac: MacBytes,
+        vni_slot: VniSlot,
+        mac: Mac,
         vtep: Ipv4Addr,
     },
     /// An ARP sender on the underlay (a reply to us or a request for us).
-    ArpSeen { ip: Ipv4Addr, mac: MacBytes },
+    ArpSeen { ip: Ipv4Addr, mac: Mac },
     /// A remote VTEP the VTEP table has never heard of.
     VtepMiss { vtep: Ipv4Addr },
     /// An IGMP membership query heard on the underlay, for the IGMP host.
@@ -40,7 +41,7 @@ pub const EVENT_QUEUE_LEN: usize = 4096;
 /// Fixed size, so sending it allocates nothing.
 #[derive(Clone, Copy, Debug)]
 pub struct ControlFrame {
-    pub port: u8,
+    pub port: PortId,
     len: u8,
     bytes: [u8; ControlFrame::MAX_LEN],
 }
@@ -50,7 +51,7 @@ impl ControlFrame {
     pub const MAX_LEN: usize = 128;
 
     /// A frame for `port`; None if `frame` is longer than [`Self::MAX_LEN`].
-    pub fn new(port: u8, frame: &[u8]) -> Option<Self> {
+    pub fn new(port: PortId, frame: &[u8]) -> Option<Self> {
         let mut bytes = [0; Self::MAX_LEN];
         bytes.get_mut(..frame.len())?.copy_from_slice(frame);
         Some(ControlFrame {

@@ -5,6 +5,7 @@
 
 use crate::buf::{PacketBuf, VecBuf};
 use crate::offload::Offloads;
+use crate::types::PortId;
 use std::collections::VecDeque;
 
 /// Where a shared flood copy starts referring to the original's bytes:
@@ -19,10 +20,10 @@ pub trait PortIo {
     type Buf: PacketBuf;
     /// Receives up to `slots.len()` packets from receive queue `queue` of
     /// `port` into the leading slots (which are all `None`); returns how many.
-    fn rx_burst(&mut self, port: u8, queue: u16, slots: &mut [Option<Self::Buf>]) -> usize;
+    fn rx_burst(&mut self, port: PortId, queue: u16, slots: &mut [Option<Self::Buf>]) -> usize;
     /// Transmits a prefix of `slots` on this worker's transmit queue of
     /// `port` and sets the sent slots to `None`; returns how many were sent.
-    fn tx_burst(&mut self, port: u8, slots: &mut [Option<Self::Buf>]) -> usize;
+    fn tx_burst(&mut self, port: PortId, slots: &mut [Option<Self::Buf>]) -> usize;
     /// A fresh, empty buffer with the usual headroom, or None if the pool is empty.
     fn alloc(&mut self) -> Option<Self::Buf>;
     /// Frees the packets in `slots` (dropped ones) and sets the slots to
@@ -43,12 +44,12 @@ pub trait PortIo {
     /// `data()` may be only the front (enough to prepend outer headers or
     /// insert a tag). The pipeline does not modify `src` after its last
     /// copy beyond its first [`FLOOD_SHARED_FROM`] bytes.
-    fn flood_copy(&mut self, src: &Self::Buf, _port: u8) -> Option<Self::Buf> {
+    fn flood_copy(&mut self, src: &Self::Buf, _port: PortId) -> Option<Self::Buf> {
         copy_into_new(self, src.data())
     }
     /// The offloads `port` has on (none unless the device has them).
     #[inline]
-    fn offloads(&self, _port: u8) -> Offloads {
+    fn offloads(&self, _port: PortId) -> Offloads {
         Offloads::NONE
     }
 }
@@ -130,7 +131,7 @@ impl MemIo {
 impl PortIo for MemIo {
     type Buf = VecBuf;
 
-    fn rx_burst(&mut self, port: u8, queue: u16, slots: &mut [Option<VecBuf>]) -> usize {
+    fn rx_burst(&mut self, port: PortId, queue: u16, slots: &mut [Option<VecBuf>]) -> usize {
         let Some(q) = self.rx[usize::from(port)].get_mut(usize::from(queue)) else {
             return 0;
         };
@@ -141,7 +142,7 @@ impl PortIo for MemIo {
         n
     }
 
-    fn tx_burst(&mut self, port: u8, slots: &mut [Option<VecBuf>]) -> usize {
+    fn tx_burst(&mut self, port: PortId, slots: &mut [Option<VecBuf>]) -> usize {
         let n = self.tx_limit.map_or(slots.len(), |l| l.min(slots.len()));
         let out = &mut self.tx[usize::from(port)];
         out.extend(slots[..n].iter_mut().filter_map(Option::take));
@@ -166,7 +167,7 @@ impl PortIo for MemIo {
         self.cycles
     }
 
-    fn offloads(&self, port: u8) -> Offloads {
+    fn offloads(&self, port: PortId) -> Offloads {
         self.offloads
             .get(usize::from(port))
             .copied()

@@ -24,6 +24,7 @@ pub mod queues;
 pub mod shared;
 pub mod snapshot;
 pub mod tables;
+pub mod types;
 pub mod wire;
 pub mod worker;
 

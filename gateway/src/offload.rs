@@ -387,7 +387,7 @@ mod pipeline_tests {
         assert_eq!(
             rig.lookup(100, &HOST_P0),
             Some(crate::tables::MacDest::Local {
-                port: 1,
+                port: crate::types::PortId(1),
                 vlan: Some(10)
             })
         );

@@ -18,10 +18,12 @@
 //! so transmitting takes no lock; a device with fewer TX queues than
 //! workers cannot be used with that many workers.
 
+use crate::types::PortId;
+
 /// One receive queue: `queue` of the data plane's port `port` (0 is the underlay).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RxQueue {
-    pub port: u8,
+    pub port: PortId,
     pub queue: u16,
 }
 
@@ -53,7 +55,7 @@ pub fn assign(workers: usize, rx_queues: &[u16]) -> Vec<WorkerQueues> {
     }
     let all = rx_queues.iter().enumerate().flat_map(|(port, &n)| {
         (0..n).map(move |queue| RxQueue {
-            port: port as u8,
+            port: PortId(port as u8),
             queue,
         })
     });
@@ -69,7 +71,7 @@ pub fn assign(workers: usize, rx_queues: &[u16]) -> Vec<WorkerQueues> {
 pub fn every_port(ports: usize) -> Vec<RxQueue> {
     (0..ports)
         .map(|port| RxQueue {
-            port: port as u8,
+            port: PortId(port as u8),
             queue: 0,
         })
         .collect()
@@ -80,7 +82,7 @@ mod tests {
     use super::*;
 
     fn rx(w: &WorkerQueues) -> Vec<(u8, u16)> {
-        w.rx.iter().map(|q| (q.port, q.queue)).collect()
+        w.rx.iter().map(|q| (q.port.0, q.queue)).collect()
     }
 
     #[test]

@@ -8,13 +8,14 @@
 pub use crate::groups::GroupPlan;
 use crate::tables::mac::MAX_VNI_SLOTS;
 use crate::tables::MacDest;
-use crate::wire::MacBytes;
+use crate::types::{PortId, Vni, VniSlot};
+use crate::wire::Mac;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use vtepgw_config::Config;
 
 /// Port index of the underlay port. Physical ports follow, in config order.
-pub const UNDERLAY_PORT: u8 = 0;
+pub const UNDERLAY_PORT: PortId = PortId(0);
 
 /// Marks "no VNI" in per-VLAN lookup arrays.
 const NO_SLOT: u16 = u16::MAX;
@@ -29,7 +30,7 @@ pub struct UnderlayPlan {
     pub ip: Ipv4Addr,
     pub prefix_len: u8,
     pub gateway: Option<Ipv4Addr>,
-    pub mac: MacBytes,
+    pub mac: Mac,
     pub udp_port: u16,
     pub src_port_min: u16,
     pub src_port_max: u16,
@@ -82,7 +83,7 @@ impl UnderlayPlan {
 #[derive(Clone, Debug)]
 pub struct PortPlan {
     pub name: String,
-    pub mac: MacBytes,
+    pub mac: Mac,
     pub mtu: u16,
     /// VNI slot by VLAN id; index 0 is untagged (and priority-tagged) frames.
     vlan_slots: Box<[u16]>,
@@ -91,23 +92,23 @@ pub struct PortPlan {
 impl PortPlan {
     /// The VNI slot of frames on `vlan` (None = untagged) of this port.
     #[inline]
-    pub fn vni_slot(&self, vlan: Option<u16>) -> Option<u16> {
+    pub fn vni_slot(&self, vlan: Option<u16>) -> Option<VniSlot> {
         let s = self.vlan_slots[usize::from(vlan.unwrap_or(0) & 0xfff)];
-        (s != NO_SLOT).then_some(s)
+        (s != NO_SLOT).then_some(VniSlot(s))
     }
 }
 
 /// A (port, VLAN) pair a VNI is bound to; `vlan` None is the untagged binding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Member {
-    pub port: u8,
+    pub port: PortId,
     pub vlan: Option<u16>,
 }
 
 /// One VNI (index = its slot in [`Snapshot::vnis`]).
 #[derive(Clone, Debug)]
 pub struct VniPlan {
-    pub vni: u32,
+    pub vni: Vni,
     pub learning: bool,
     pub mac_limit: u32,
     pub ageing_secs: u32,
@@ -117,7 +118,7 @@ pub struct VniPlan {
     pub flood_vteps: Vec<Ipv4Addr>,
     /// Index in [`Snapshot::groups`] of the underlay group BUM goes to.
     pub group: Option<usize>,
-    pub static_macs: Vec<(MacBytes, Ipv4Addr)>,
+    pub static_macs: Vec<(Mac, Ipv4Addr)>,
 }
 
 /// The whole compiled configuration.
@@ -129,7 +130,7 @@ pub struct Snapshot {
     /// By slot; `None` for free slots.
     pub vnis: Vec<Option<VniPlan>>,
     /// (VNI, slot), sorted by VNI, for decapsulation.
-    vni_index: Vec<(u32, u16)>,
+    vni_index: Vec<(Vni, VniSlot)>,
     /// The same, as a radix table for the packet path.
     vni_lookup: crate::tables::vni_index::VniIndex,
     /// The VNIs' underlay groups, sorted by address (see [`crate::groups`]).
@@ -160,7 +161,7 @@ impl Snapshot {
     /// so learned MACs and counters survive config changes.
     pub fn build(
         config: &Config,
-        port_macs: &[MacBytes],
+        port_macs: &[Mac],
         previous: Option<&Snapshot>,
         generation: u64,
     ) -> Result<Snapshot, BuildError> {
@@ -182,6 +183,11 @@ impl Snapshot {
                 config.port.len() + 1
             )));
         }
+        // Config validation keeps ids in 1..=2^24-1; this is where they
+        // become typed VNIs.
+        let vni_of = |id: u32| {
+            Vni::new(id).ok_or_else(|| BuildError(format!("vni: {id} is not a 24-bit VNI")))
+        };
         let (slots, slot_cursor) = assign_slots(config, previous);
         let groups = crate::groups::plan(config, previous.map(|p| &p.groups[..]), port_macs[0])?;
         let u = &config.underlay;
@@ -206,8 +212,8 @@ impl Snapshot {
         }];
         let mut vnis: Vec<Option<VniPlan>> = vec![None; VNI_SLOTS];
         for v in &config.vni {
-            vnis[usize::from(slots[&v.id])] = Some(VniPlan {
-                vni: v.id,
+            vnis[slots[&v.id].index()] = Some(VniPlan {
+                vni: vni_of(v.id)?,
                 learning: v.learning,
                 mac_limit: v.mac_limit,
                 ageing_secs: v.mac_ageing_secs,
@@ -216,11 +222,15 @@ impl Snapshot {
                 group: v
                     .group
                     .and_then(|g| groups.binary_search_by_key(&g, |p| p.addr).ok()),
-                static_macs: v.static_macs.iter().map(|s| (s.mac.0, s.vtep)).collect(),
+                static_macs: v
+                    .static_macs
+                    .iter()
+                    .map(|s| (Mac(s.mac.0), s.vtep))
+                    .collect(),
             });
         }
         for (i, p) in config.port.iter().enumerate() {
-            let index = (i + 1) as u8;
+            let index = PortId((i + 1) as u8);
             let mut vlan_slots = vec![NO_SLOT; 4096].into_boxed_slice();
             let bindings = p
                 .untagged_vni
@@ -229,8 +239,8 @@ impl Snapshot {
                 .chain(p.vlans.iter().map(|b| (Some(b.vlan), b.vni)));
             for (vlan, vni) in bindings {
                 let slot = slots[&vni];
-                vlan_slots[usize::from(vlan.unwrap_or(0))] = slot;
-                if let Some(plan) = vnis[usize::from(slot)].as_mut() {
+                vlan_slots[usize::from(vlan.unwrap_or(0))] = slot.0;
+                if let Some(plan) = vnis[slot.index()].as_mut() {
                     plan.members.push(Member { port: index, vlan });
                 }
             }
@@ -241,7 +251,10 @@ impl Snapshot {
                 vlan_slots,
             });
         }
-        let mut vni_index: Vec<(u32, u16)> = slots.into_iter().collect();
+        let mut vni_index = slots
+            .into_iter()
+            .map(|(id, slot)| Ok((vni_of(id)?, slot)))
+            .collect::<Result<Vec<_>, BuildError>>()?;
         vni_index.sort_unstable();
         Ok(Snapshot {
             generation,
@@ -258,7 +271,7 @@ impl Snapshot {
 
     /// Slots that hold a VNI here and held another VNI, or none, in `old`.
     /// Whoever counts per slot starts those counts over.
-    pub fn slots_taken_over<'a>(&'a self, old: &'a Snapshot) -> impl Iterator<Item = u16> + 'a {
+    pub fn slots_taken_over<'a>(&'a self, old: &'a Snapshot) -> impl Iterator<Item = VniSlot> + 'a {
         self.vni_index
             .iter()
             .filter(move |&&(vni, slot)| old.vni(slot).is_none_or(|o| o.vni != vni))
@@ -267,7 +280,7 @@ impl Snapshot {
 
     /// The slot of a VNI carried in a VXLAN header.
     #[inline]
-    pub fn vni_slot(&self, vni: u32) -> Option<u16> {
+    pub fn vni_slot(&self, vni: Vni) -> Option<VniSlot> {
         self.vni_lookup.get(vni)
     }
 
@@ -275,7 +288,7 @@ impl Snapshot {
     /// a local (port, VLAN) must still be bound to that VNI (a live rebind
     /// must not send a VNI's frames onto another VNI's segment).
     #[inline]
-    pub fn serves(&self, slot: u16, dest: &MacDest) -> bool {
+    pub fn serves(&self, slot: VniSlot, dest: &MacDest) -> bool {
         match *dest {
             MacDest::Local { port, vlan } => {
                 self.ports
@@ -289,8 +302,8 @@ impl Snapshot {
 
     /// The VNI in a slot.
     #[inline]
-    pub fn vni(&self, slot: u16) -> Option<&VniPlan> {
-        self.vnis.get(usize::from(slot))?.as_ref()
+    pub fn vni(&self, slot: VniSlot) -> Option<&VniPlan> {
+        self.vnis.get(slot.index())?.as_ref()
     }
 
     /// The group at `addr`, if a VNI uses it.
@@ -301,20 +314,21 @@ impl Snapshot {
     }
 
     /// (VNI, slot) of every configured VNI, by VNI.
-    pub fn vni_slots(&self) -> &[(u32, u16)] {
+    pub fn vni_slots(&self) -> &[(Vni, VniSlot)] {
         &self.vni_index
     }
 }
 
 /// Keeps each VNI's previous slot; new VNIs take free slots round-robin
 /// from the previous snapshot's cursor. Returns the slots and the new cursor.
-fn assign_slots(config: &Config, previous: Option<&Snapshot>) -> (HashMap<u32, u16>, u16) {
+fn assign_slots(config: &Config, previous: Option<&Snapshot>) -> (HashMap<u32, VniSlot>, u16) {
     let mut slots = HashMap::new();
     let mut used = vec![false; VNI_SLOTS];
     for v in &config.vni {
-        if let Some(slot) = previous.and_then(|p| p.vni_slot(v.id)) {
+        let previous_slot = Vni::new(v.id).and_then(|vni| previous?.vni_slot(vni));
+        if let Some(slot) = previous_slot {
             slots.insert(v.id, slot);
-            used[usize::from(slot)] = true;
+            used[slot.index()] = true;
         }
     }
     let mut cursor = previous.map_or(0, |p| usize::from(p.slot_cursor));
@@ -327,7 +341,7 @@ fn assign_slots(config: &Config, previous: Option<&Snapshot>) -> (HashMap<u32, u
             cursor = (cursor + 1) % VNI_SLOTS;
         }
         used[cursor] = true;
-        slots.insert(v.id, cursor as u16);
+        slots.insert(v.id, VniSlot(cursor as u16));
         cursor = (cursor + 1) % VNI_SLOTS;
     }
     (slots, cursor as u16)

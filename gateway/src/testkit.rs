@@ -7,8 +7,7 @@ use crate::io::MemIo;
 use crate::shared::{self, Shared};
 use crate::snapshot::Snapshot;
 use crate::wire::{
-    build_arp, write_ipv4_header, write_udp_header, write_vxlan_header, MacBytes, ARP_LEN,
-    ARP_REPLY, PROTO_UDP,
+    write_udp_header, write_vxlan_header, ArpRepr, Ipv4Repr, Mac, ARP_LEN, ARP_REPLY, PROTO_UDP,
 };
 use crate::worker::{Worker, WorkerOptions};
 use std::net::Ipv4Addr;
@@ -18,17 +17,17 @@ use vtepgw_config::Config;
 pub const GW_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 pub const VTEP1: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 pub const VTEP2: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
-pub const UNDERLAY_MAC: MacBytes = [0x02, 0, 0, 0, 0, 0x10];
-pub const PHYS0_MAC: MacBytes = [0x02, 0, 0, 0, 0, 0x11];
-pub const PHYS1_MAC: MacBytes = [0x02, 0, 0, 0, 0, 0x12];
-pub const VTEP1_MAC: MacBytes = [0x02, 0, 0, 0, 0x0a, 0x01];
-pub const VTEP2_MAC: MacBytes = [0x02, 0, 0, 0, 0x0a, 0x02];
+pub const UNDERLAY_MAC: Mac = Mac([0x02, 0, 0, 0, 0, 0x10]);
+pub const PHYS0_MAC: Mac = Mac([0x02, 0, 0, 0, 0, 0x11]);
+pub const PHYS1_MAC: Mac = Mac([0x02, 0, 0, 0, 0, 0x12]);
+pub const VTEP1_MAC: Mac = Mac([0x02, 0, 0, 0, 0x0a, 0x01]);
+pub const VTEP2_MAC: Mac = Mac([0x02, 0, 0, 0, 0x0a, 0x02]);
 /// Hosts: one on each physical port, one behind each VTEP.
-pub const HOST_P0: MacBytes = [0x02, 0, 0, 0, 0x03, 0x01];
-pub const HOST_P1: MacBytes = [0x02, 0, 0, 0, 0x04, 0x01];
-pub const HOST_V1: MacBytes = [0x02, 0, 0, 0, 0x01, 0x01];
-pub const HOST_V2: MacBytes = [0x02, 0, 0, 0, 0x02, 0x01];
-pub const BROADCAST: MacBytes = [0xff; 6];
+pub const HOST_P0: Mac = Mac([0x02, 0, 0, 0, 0x03, 0x01]);
+pub const HOST_P1: Mac = Mac([0x02, 0, 0, 0, 0x04, 0x01]);
+pub const HOST_V1: Mac = Mac([0x02, 0, 0, 0, 0x01, 0x01]);
+pub const HOST_V2: Mac = Mac([0x02, 0, 0, 0, 0x02, 0x01]);
+pub const BROADCAST: Mac = Mac([0xff; 6]);
 
 /// Two physical ports: VNI 100 on phys0 VLAN 10 and phys1 VLAN 20, flooded
 /// to two VTEPs; VNI 200 untagged on phys0, limited to 2 MACs, ageing 30 s.
@@ -109,7 +108,7 @@ impl Rig {
     }
 
     /// Answers the gateway's ARP for `ip`, as the VTEP would.
-    pub fn resolve(&mut self, ip: Ipv4Addr, mac: MacBytes) {
+    pub fn resolve(&mut self, ip: Ipv4Addr, mac: Mac) {
         self.inject(0, &arp_frame(ARP_REPLY, mac, ip, UNDERLAY_MAC, GW_IP));
     }
 
@@ -119,7 +118,7 @@ impl Rig {
 
     /// Makes the gateway learn `host` of `vni` behind `vtep` (by a broadcast
     /// from it, whose local copies are discarded).
-    pub fn learn_remote(&mut self, vtep: Ipv4Addr, vtep_mac: MacBytes, vni: u32, host: MacBytes) {
+    pub fn learn_remote(&mut self, vtep: Ipv4Addr, vtep_mac: Mac, vni: u32, host: Mac) {
         let bum = host_udp(BROADCAST, host, 1, 10);
         self.inject(0, &vxlan_from(vtep, vtep_mac, vni, &bum));
         self.run();
@@ -154,8 +153,12 @@ impl Rig {
         self.shared.workers[0].drops_for(reason)
     }
 
-    pub fn slot(&self, vni: u32) -> u16 {
-        self.shared.snapshot.load().vni_slot(vni).unwrap()
+    pub fn slot(&self, vni: u32) -> crate::types::VniSlot {
+        self.shared
+            .snapshot
+            .load()
+            .vni_slot(crate::types::Vni::new(vni).unwrap())
+            .unwrap()
     }
 
     /// The tunnel id of a tracked VTEP.
@@ -166,7 +169,7 @@ impl Rig {
             .expect("VTEP is tracked")
     }
 
-    pub fn lookup(&self, vni: u32, mac: &MacBytes) -> Option<crate::tables::MacDest> {
+    pub fn lookup(&self, vni: u32, mac: &Mac) -> Option<crate::tables::MacDest> {
         self.shared
             .macs
             .lookup(self.slot(vni), mac)
@@ -176,15 +179,15 @@ impl Rig {
 
 /// An Ethernet frame, optionally 802.1Q-tagged.
 pub fn ethernet(
-    dst: MacBytes,
-    src: MacBytes,
+    dst: impl Into<Mac>,
+    src: impl Into<Mac>,
     vlan: Option<u16>,
     ethertype: u16,
     payload: &[u8],
 ) -> Vec<u8> {
     let mut f = Vec::with_capacity(18 + payload.len());
-    f.extend_from_slice(&dst);
-    f.extend_from_slice(&src);
+    f.extend_from_slice(&dst.into().0);
+    f.extend_from_slice(&src.into().0);
     if let Some(vid) = vlan {
         f.extend_from_slice(&0x8100u16.to_be_bytes());
         f.extend_from_slice(&vid.to_be_bytes());
@@ -197,17 +200,26 @@ pub fn ethernet(
 /// IPv4 + UDP with `payload_len` bytes of payload.
 pub fn ipv4_udp(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
     let mut p = vec![0u8; 28 + payload.len()];
-    write_ipv4_header(&mut p, src, dst, PROTO_UDP, 64, false, 1, 8 + payload.len());
+    Ipv4Repr {
+        src,
+        dst,
+        protocol: PROTO_UDP,
+        ttl: 64,
+        dont_frag: false,
+        ident: 1,
+        payload_len: 8 + payload.len(),
+    }
+    .emit(&mut p);
     write_udp_header(&mut p[20..], sport, dport, payload.len());
     p[28..].copy_from_slice(payload);
     p
 }
 
 /// An overlay host's UDP frame (untagged), 203.0.113.0/24.
-pub fn host_udp(dst: MacBytes, src: MacBytes, sport: u16, len: usize) -> Vec<u8> {
+pub fn host_udp(dst: Mac, src: Mac, sport: u16, len: usize) -> Vec<u8> {
     let ip = ipv4_udp(
-        Ipv4Addr::new(203, 0, 113, src[4]),
-        Ipv4Addr::new(203, 0, 113, dst[4]),
+        Ipv4Addr::new(203, 0, 113, src.0[4]),
+        Ipv4Addr::new(203, 0, 113, dst.0[4]),
         sport,
         7000,
         &vec![0xab; len],
@@ -225,7 +237,7 @@ pub fn tag(frame: &[u8], vid: u16) -> Vec<u8> {
 }
 
 /// A VXLAN frame from a remote VTEP to the gateway.
-pub fn vxlan_from(vtep: Ipv4Addr, vtep_mac: MacBytes, vni: u32, inner: &[u8]) -> Vec<u8> {
+pub fn vxlan_from(vtep: Ipv4Addr, vtep_mac: Mac, vni: u32, inner: &[u8]) -> Vec<u8> {
     let mut v = vec![0u8; 8];
     write_vxlan_header(&mut v, vni);
     v.extend_from_slice(inner);
@@ -234,9 +246,23 @@ pub fn vxlan_from(vtep: Ipv4Addr, vtep_mac: MacBytes, vni: u32, inner: &[u8]) ->
 }
 
 /// An ARP frame (broadcast for requests).
-pub fn arp_frame(op: u16, smac: MacBytes, sip: Ipv4Addr, tmac: MacBytes, tip: Ipv4Addr) -> Vec<u8> {
+pub fn arp_frame(
+    op: u16,
+    smac: impl Into<Mac>,
+    sip: Ipv4Addr,
+    tmac: impl Into<Mac>,
+    tip: Ipv4Addr,
+) -> Vec<u8> {
+    let (smac, tmac) = (smac.into(), tmac.into());
     let mut arp = [0u8; ARP_LEN];
-    build_arp(&mut arp, op, smac, sip, tmac, tip);
+    ArpRepr {
+        op,
+        sender_mac: smac,
+        sender_ip: sip,
+        target_mac: tmac,
+        target_ip: tip,
+    }
+    .emit(&mut arp);
     let dst = if op == ARP_REPLY { tmac } else { BROADCAST };
     ethernet(dst, smac, None, 0x0806, &arp)
 }

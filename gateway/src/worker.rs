@@ -96,7 +96,7 @@ impl<IO: PortIo> Worker<IO> {
         if self.shared.generation.load(Acquire) != self.snapshot.generation {
             let next = self.shared.snapshot.load_full();
             for slot in next.slots_taken_over(&self.snapshot) {
-                self.counters.vnis[usize::from(slot)].reset();
+                self.counters.vnis[slot.index()].reset();
             }
             self.snapshot = next;
         }

@@ -159,7 +159,7 @@ impl Applier {
         if !refused.is_empty() {
             return Err(ApplyError::NeedsRestart(refused).into());
         }
-        let macs: Vec<[u8; 6]> = current.ports.iter().map(|p| p.mac).collect();
+        let macs: Vec<_> = current.ports.iter().map(|p| p.mac).collect();
         let generation = current.generation + 1;
         let snapshot = Snapshot::build(&candidate, &macs, Some(&current), generation)
             .map_err(|e| ApplyError::Build(e.0))?;

@@ -16,7 +16,7 @@ use vtepgw_gateway::control::Control;
 use vtepgw_gateway::io::MemIo;
 use vtepgw_gateway::shared::{self, Shared};
 use vtepgw_gateway::snapshot::Snapshot;
-use vtepgw_gateway::wire::{build_arp, ARP_LEN, ARP_REPLY};
+use vtepgw_gateway::wire::{ArpRepr, Mac, ARP_LEN, ARP_REPLY};
 use vtepgw_gateway::worker::{Worker, WorkerOptions};
 
 pub const CONFIG: &str = r#"
@@ -91,7 +91,7 @@ impl Lab {
     /// A lab running `config`, saving to `file`, requiring `token`.
     pub fn with(config: &str, file: Option<std::path::PathBuf>, token: Option<&str>) -> Lab {
         let config = Config::from_toml_str(config).expect("test config is valid");
-        let macs = [UNDERLAY_MAC, PHYS0_MAC];
+        let macs = [Mac(UNDERLAY_MAC), Mac(PHYS0_MAC)];
         let snapshot = Snapshot::build(&config, &macs[..config.port.len() + 1], None, 1).unwrap();
         let ports = snapshot.ports.len();
         let (shared, control_parts, mut workers) = shared::build(snapshot, 1, 4096);
@@ -223,18 +223,23 @@ impl Lab {
         frame.extend_from_slice(&mac);
         frame.extend_from_slice(&[0x08, 0x06]);
         let mut arp = [0u8; ARP_LEN];
-        build_arp(
-            &mut arp,
-            ARP_REPLY,
-            mac,
-            ip.into(),
-            UNDERLAY_MAC,
-            [192, 0, 2, 10].into(),
-        );
+        ArpRepr {
+            op: ARP_REPLY,
+            sender_mac: Mac(mac),
+            sender_ip: ip.into(),
+            target_mac: Mac(UNDERLAY_MAC),
+            target_ip: [192, 0, 2, 10].into(),
+        }
+        .emit(&mut arp);
         frame.extend_from_slice(&arp);
         self.receive(0, &frame);
         self.settle();
     }
+}
+
+/// VNI `id` (a valid one) as the data plane types it.
+pub fn vni(id: u32) -> vtepgw_gateway::types::Vni {
+    vtepgw_gateway::types::Vni::new(id).expect("test VNI is valid")
 }
 
 /// A broadcast frame of `len` bytes from `src`, tagged with `vlan`.

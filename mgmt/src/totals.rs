@@ -69,7 +69,7 @@ pub fn vnis(shared: &Shared) -> Vec<VniTotals> {
             let i = usize::from(slot);
             let m = &shared.mac_stats[i];
             VniTotals {
-                vni,
+                vni: vni.get(),
                 encap_packets: sum(w, |c| c.vnis[i].encap_packets.get()),
                 encap_bytes: sum(w, |c| c.vnis[i].encap_bytes.get()),
                 decap_packets: sum(w, |c| c.vnis[i].decap_packets.get()),

@@ -6,6 +6,7 @@ use super::{ffi, rdtsc, Mbuf, Mempool};
 use vtepgw_gateway::buf::{insert_gap, PacketBuf};
 use vtepgw_gateway::io::{copy_into_new, PortIo, FLOOD_SHARED_FROM};
 use vtepgw_gateway::offload::Offloads;
+use vtepgw_gateway::types::PortId;
 
 /// One worker's I/O on the ports, by the data plane's port index.
 pub struct DpdkIo {
@@ -65,7 +66,7 @@ impl PortIo for DpdkIo {
     type Buf = Mbuf;
 
     #[inline]
-    fn rx_burst(&mut self, port: u8, queue: u16, slots: &mut [Option<Mbuf>]) -> usize {
+    fn rx_burst(&mut self, port: PortId, queue: u16, slots: &mut [Option<Mbuf>]) -> usize {
         let port_id = self.port_ids[usize::from(port)];
         debug_assert!(slots.iter().all(Option::is_none), "rx into held slots");
         let max = slots.len().min(u16::MAX as usize) as u16;
@@ -98,7 +99,7 @@ impl PortIo for DpdkIo {
     }
 
     #[inline]
-    fn tx_burst(&mut self, port: u8, slots: &mut [Option<Mbuf>]) -> usize {
+    fn tx_burst(&mut self, port: PortId, slots: &mut [Option<Mbuf>]) -> usize {
         let port_id = self.port_ids[usize::from(port)];
         // Only the leading run of held slots goes to the driver, so it can
         // never see a NULL (the pipeline passes only held slots anyway).
@@ -147,7 +148,7 @@ impl PortIo for DpdkIo {
     }
 
     #[inline]
-    fn flood_copy(&mut self, src: &Mbuf, port: u8) -> Option<Mbuf> {
+    fn flood_copy(&mut self, src: &Mbuf, port: PortId) -> Option<Mbuf> {
         let share = self.offloads[usize::from(port)].tx_multi_segs
             && self.share_min.is_some_and(|min| src.len() >= min);
         if share {
@@ -159,7 +160,7 @@ impl PortIo for DpdkIo {
     }
 
     #[inline]
-    fn offloads(&self, port: u8) -> Offloads {
+    fn offloads(&self, port: PortId) -> Offloads {
         self.offloads[usize::from(port)]
     }
 }

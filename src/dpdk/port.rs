@@ -3,6 +3,7 @@
 use super::{ffi, kernel_if, DpdkError, Mempool};
 use std::ffi::CString;
 use vtepgw_gateway::offload::Offloads;
+use vtepgw_gateway::types::Mac;
 
 // Offload bits (RTE_BIT64 macros bindgen cannot evaluate), DPDK 22.11.
 const RX_VLAN_STRIP: u64 = 1 << 0;
@@ -295,10 +296,10 @@ impl Port {
     /// every multicast frame; net_pcap answers so), `promiscuous` or
     /// `unfiltered` (a driver with neither mode: it gets what it gets),
     /// `none` for an empty list. Control thread only.
-    pub fn receive_multicast(id: u16, macs: &[[u8; 6]]) -> &'static str {
+    pub fn receive_multicast(id: u16, macs: &[Mac]) -> &'static str {
         let mut list: Vec<ffi::rte_ether_addr> = macs
             .iter()
-            .map(|&addr_bytes| ffi::rte_ether_addr { addr_bytes })
+            .map(|&Mac(addr_bytes)| ffi::rte_ether_addr { addr_bytes })
             .collect();
         let n = list.len() as u32;
         let ptr = if list.is_empty() {
@@ -330,11 +331,11 @@ impl Port {
     }
 
     /// The port's MAC address.
-    pub fn mac(&self) -> [u8; 6] {
+    pub fn mac(&self) -> Mac {
         let mut addr = ffi::rte_ether_addr::default();
         // SAFETY: valid port id and out-pointer.
         unsafe { ffi::rte_eth_macaddr_get(self.id, &mut addr) };
-        addr.addr_bytes
+        Mac(addr.addr_bytes)
     }
 
     /// The NIC's counters.

@@ -5,7 +5,8 @@ use crate::snapshot::{Snapshot, VNI_SLOTS};
 use crate::tables::atomic_map::MapWriter;
 use crate::tables::mac::{mac_key, split_mac_key, MacEntry};
 use crate::tables::{MacDest, TunnelId, TunnelWriter};
-use crate::wire::MacBytes;
+use crate::types::VniSlot;
+use crate::wire::Mac;
 use std::sync::atomic::Ordering::Relaxed;
 
 /// Sweeps the whole table once per this many timer steps.
@@ -28,9 +29,9 @@ impl Learning {
         }
     }
 
-    fn set_count(&mut self, shared: &Shared, slot: u16, count: u32) {
-        self.counts[usize::from(slot)] = count;
-        shared.mac_stats[usize::from(slot)]
+    fn set_count(&mut self, shared: &Shared, slot: VniSlot, count: u32) {
+        self.counts[slot.index()] = count;
+        shared.mac_stats[slot.index()]
             .entries
             .store(u64::from(count), Relaxed);
     }
@@ -44,8 +45,8 @@ impl Learning {
         shared: &Shared,
         snap: &Snapshot,
         tunnels: &mut TunnelWriter,
-        slot: u16,
-        mac: MacBytes,
+        slot: VniSlot,
+        mac: Mac,
         dest: MacDest,
         now: u32,
     ) {
@@ -55,7 +56,7 @@ impl Learning {
         if !vni.learning {
             return;
         }
-        let stats = &shared.mac_stats[usize::from(slot)];
+        let stats = &shared.mac_stats[slot.index()];
         let key = mac_key(slot, &mac);
         let entry = MacEntry {
             dest,
@@ -77,7 +78,7 @@ impl Learning {
                 stats.moved.inc();
             }
             None => {
-                let count = self.counts[usize::from(slot)];
+                let count = self.counts[slot.index()];
                 if count >= vni.mac_limit {
                     stats.limit_hits.inc();
                     return;
@@ -125,8 +126,8 @@ impl Learning {
             if idle >= ageing {
                 self.writer.remove_at(s);
                 unref(tunnels, entry.dest);
-                shared.mac_stats[usize::from(slot)].aged.inc();
-                let count = self.counts[usize::from(slot)].saturating_sub(1);
+                shared.mac_stats[slot.index()].aged.inc();
+                let count = self.counts[slot.index()].saturating_sub(1);
                 self.set_count(shared, slot, count);
             }
         }
@@ -145,7 +146,7 @@ impl Learning {
         tunnel_of: impl Fn(std::net::Ipv4Addr) -> Option<TunnelId>,
         now: u32,
     ) {
-        let keep = |slot: u16, mac: &MacBytes, entry: &MacEntry| -> bool {
+        let keep = |slot: VniSlot, mac: &Mac, entry: &MacEntry| -> bool {
             let Some(vni) = snap.vni(slot) else {
                 return false;
             };
@@ -175,14 +176,14 @@ impl Learning {
                 if !keep(slot, &mac, &entry) {
                     self.writer.remove_at(s);
                     unref(tunnels, entry.dest);
-                    let count = self.counts[usize::from(slot)].saturating_sub(1);
+                    let count = self.counts[slot.index()].saturating_sub(1);
                     self.set_count(shared, slot, count);
                 }
             }
         }
         for (slot, vni) in snap.vnis.iter().enumerate() {
             let Some(vni) = vni else { continue };
-            let slot = slot as u16;
+            let slot = VniSlot(slot as u16);
             for &(mac, vtep) in &vni.static_macs {
                 let Some(tunnel) = tunnel_of(vtep) else {
                     continue;
@@ -194,7 +195,7 @@ impl Learning {
                 match self.writer.insert(mac_key(slot, &mac), entry.encode(), now) {
                     Ok(None) => {
                         add_ref(tunnels, entry.dest);
-                        let count = self.counts[usize::from(slot)] + 1;
+                        let count = self.counts[slot.index()] + 1;
                         self.set_count(shared, slot, count);
                     }
                     Ok(Some(old)) => {

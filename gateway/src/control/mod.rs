@@ -171,7 +171,7 @@ impl Control {
     fn apply_snapshot(&mut self, snap: &Snapshot, old: Option<&Snapshot>, now: u32, now_ms: u64) {
         if let Some(old) = old {
             for slot in snap.slots_taken_over(old) {
-                self.shared.mac_stats[usize::from(slot)].reset();
+                self.shared.mac_stats[slot.index()].reset();
             }
         }
         self.multicast.sync(&self.shared, snap, now_ms);

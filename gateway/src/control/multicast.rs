@@ -10,7 +10,7 @@ use crate::groups::receive_macs;
 use crate::shared::Shared;
 use crate::snapshot::{Snapshot, UNDERLAY_PORT};
 use crate::wire::igmp::{frame, Message, Query, QueryVersion};
-use crate::wire::MacBytes;
+use crate::wire::Mac;
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::sync::mpsc::SyncSender;
@@ -21,7 +21,7 @@ const RECORDS_PER_REPORT: usize = (ControlFrame::MAX_LEN - 14 - 24 - 8) / 8;
 
 /// Tells the NIC layer which multicast MACs the underlay must receive;
 /// returns how the device receives them (shown by the API).
-pub type ReceiveFilter = Box<dyn FnMut(&[MacBytes]) -> &'static str + Send>;
+pub type ReceiveFilter = Box<dyn FnMut(&[Mac]) -> &'static str + Send>;
 
 /// What the management plane shows of multicast, published by the control
 /// thread when it changes.
@@ -43,7 +43,7 @@ pub(super) struct Multicast {
     frames: SyncSender<ControlFrame>,
     ident: u16,
     /// The MACs the NIC was last told to receive.
-    macs: Vec<MacBytes>,
+    macs: Vec<Mac>,
     filter: Option<ReceiveFilter>,
     receive_mode: &'static str,
 }
@@ -53,7 +53,7 @@ impl Multicast {
         let seed = u64::from(u32::from(snap.underlay.ip))
             ^ u64::from_be_bytes({
                 let mut b = [0u8; 8];
-                b[2..].copy_from_slice(&snap.underlay.mac);
+                b[2..].copy_from_slice(&snap.underlay.mac.0);
                 b
             });
         Multicast {

@@ -10,9 +10,9 @@ use crate::events::ControlFrame;
 use crate::shared::Shared;
 use crate::snapshot::{Snapshot, UNDERLAY_PORT};
 use crate::tables::{TunnelId, TunnelWriter};
-use crate::wire::arp::{build_arp, ARP_LEN, ARP_REQUEST};
+use crate::wire::arp::{ArpRepr, ARP_LEN, ARP_REQUEST};
 use crate::wire::ethernet::{EthernetFrame, ETHERTYPE_ARP, HEADER_LEN as ETH_LEN};
-use crate::wire::{MacBytes, BROADCAST_MAC};
+use crate::wire::{Mac, BROADCAST_MAC};
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::sync::atomic::Ordering::Relaxed;
@@ -28,7 +28,7 @@ const EXPIRE_MS: u64 = 60_000;
 const VTEP_IDLE_SECS: u32 = 600;
 
 struct NextHopState {
-    mac: Option<MacBytes>,
+    mac: Option<Mac>,
     confirmed_ms: u64,
     requested_ms: Option<u64>,
 }
@@ -118,7 +118,7 @@ impl Resolver {
 
     /// An ARP sender on the underlay: if it is a next hop we resolve, record
     /// it (a new MAC takes effect at once). Unknown senders are ignored.
-    pub(super) fn arp_seen(&mut self, shared: &Shared, ip: Ipv4Addr, mac: MacBytes, now_ms: u64) {
+    pub(super) fn arp_seen(&mut self, shared: &Shared, ip: Ipv4Addr, mac: Mac, now_ms: u64) {
         let Some(state) = self.next_hops.get_mut(&ip) else {
             return;
         };
@@ -229,7 +229,7 @@ impl Resolver {
         self.next_hops.retain(|ip, _| used.contains(ip));
     }
 
-    fn write_vteps_of(&mut self, next_hop: Ipv4Addr, mac: Option<MacBytes>) {
+    fn write_vteps_of(&mut self, next_hop: Ipv4Addr, mac: Option<Mac>) {
         for state in self.vteps.values() {
             if state.next_hop == Some(next_hop) {
                 self.tunnels.set_mac(state.tunnel, mac);
@@ -272,12 +272,19 @@ impl Resolver {
 }
 
 /// A broadcast ARP request for `target` from (`mac`, `ip`).
-fn arp_request(mac: MacBytes, ip: Ipv4Addr, target: Ipv4Addr) -> [u8; ETH_LEN + ARP_LEN] {
+fn arp_request(mac: Mac, ip: Ipv4Addr, target: Ipv4Addr) -> [u8; ETH_LEN + ARP_LEN] {
     let mut frame = [0u8; ETH_LEN + ARP_LEN];
     let mut eth = EthernetFrame::new_unchecked(&mut frame[..ETH_LEN]);
     eth.set_dst(BROADCAST_MAC);
     eth.set_src(mac);
     eth.set_ethertype(ETHERTYPE_ARP);
-    build_arp(&mut frame[ETH_LEN..], ARP_REQUEST, mac, ip, [0; 6], target);
+    ArpRepr {
+        op: ARP_REQUEST,
+        sender_mac: mac,
+        sender_ip: ip,
+        target_mac: Mac::ZERO,
+        target_ip: target,
+    }
+    .emit(&mut frame[ETH_LEN..]);
     frame
 }

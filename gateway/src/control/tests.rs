@@ -4,13 +4,14 @@
 use crate::snapshot::Snapshot;
 use crate::tables::{MacDest, NextHop};
 use crate::testkit::*;
+use crate::types::Mac;
 use crate::wire::ARP_REQUEST;
 use std::net::Ipv4Addr;
 use std::sync::atomic::Ordering::Relaxed;
 use vtepgw_config::Config;
 
-fn mac(n: u8) -> [u8; 6] {
-    [0x02, 0, 0, 0, 0x05, n]
+fn mac(n: u8) -> Mac {
+    Mac([0x02, 0, 0, 0, 0x05, n])
 }
 
 fn stats(rig: &Rig, vni: u32) -> &crate::shared::VniMacStats {
@@ -35,7 +36,7 @@ fn learns_remote_and_local_macs() {
     assert_eq!(
         rig.lookup(100, &HOST_P1),
         Some(MacDest::Local {
-            port: 2,
+            port: crate::types::PortId(2),
             vlan: Some(20)
         })
     );
@@ -57,7 +58,7 @@ fn a_mac_that_moves_is_updated_and_counted() {
     assert_eq!(
         rig.lookup(100, &HOST_V1),
         Some(MacDest::Local {
-            port: 2,
+            port: crate::types::PortId(2),
             vlan: Some(20)
         })
     );
@@ -173,8 +174,12 @@ fn removing_a_vni_flushes_its_macs_and_keeps_other_slots() {
     );
     publish(&mut rig, &without_200, 2);
     let snap = rig.shared.snapshot.load_full();
-    assert_eq!(snap.vni_slot(200), None);
-    assert_eq!(snap.vni_slot(100), Some(slot100), "VNI 100 keeps its slot");
+    assert_eq!(snap.vni_slot(crate::types::Vni::new(200).unwrap()), None);
+    assert_eq!(
+        snap.vni_slot(crate::types::Vni::new(100).unwrap()),
+        Some(slot100),
+        "VNI 100 keeps its slot"
+    );
     assert!(rig.lookup(100, &HOST_P1).is_some());
     assert_eq!(
         rig.shared.macs.entries().count(),
@@ -239,7 +244,7 @@ fn off_link_vteps_resolve_through_the_gateway() {
         "ARP for the gateway, not the VTEP"
     );
     assert!(!asked.contains(&[198, 51, 100, 7]));
-    let router = [0x02, 0, 0, 0, 0xfe, 0xfe];
+    let router = Mac([0x02, 0, 0, 0, 0xfe, 0xfe]);
     rig.resolve(Ipv4Addr::new(192, 0, 2, 254), router);
     rig.run();
     assert!(matches!(
@@ -278,7 +283,10 @@ fn a_vni_that_takes_over_a_slot_starts_its_counts_at_zero() {
 
     // Built without history, VNI 300 lands in VNI 200's old slot.
     let snap = build(&rig, &with_vni_200_as(300), 2, true);
-    assert_eq!(usize::from(snap.vni_slot(300).unwrap()), slot);
+    assert_eq!(
+        usize::from(snap.vni_slot(crate::types::Vni::new(300).unwrap()).unwrap()),
+        slot
+    );
     assert_eq!(
         snap.slots_taken_over(&rig.shared.snapshot.load()).count(),
         1

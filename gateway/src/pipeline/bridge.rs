@@ -13,8 +13,8 @@ use crate::io::PortIo;
 use crate::offload;
 use crate::snapshot::Member;
 use crate::tables::MacDest;
+use crate::types::PortId;
 use crate::wire::ethernet::parse_l2;
-use crate::wire::is_multicast_mac;
 
 /// A frame whose VLAN mapped to a VNI, untagged, waiting for the burst's
 /// lookup stage: its VNI slot, where it came in, its MACs and what the MAC
@@ -29,7 +29,7 @@ impl<B: PacketBuf> Pipeline<B> {
         &mut self,
         io: &mut IO,
         env: &Env,
-        port: u8,
+        port: PortId,
         mut pkt: B,
     ) {
         let l2 = match parse_l2(pkt.data()) {
@@ -49,7 +49,7 @@ impl<B: PacketBuf> Pipeline<B> {
         if env.snap.vni(slot).is_none() {
             return self.discard(DropReason::UnknownVlan, pkt);
         }
-        if is_multicast_mac(&l2.src) || l2.src == [0; 6] {
+        if l2.src.is_multicast() || l2.src.is_zero() {
             return self.discard(DropReason::BadSourceMac, pkt);
         }
         // Inside the VNI frames travel untagged; egress adds what it needs.
@@ -93,7 +93,7 @@ impl<B: PacketBuf> Pipeline<B> {
             self.learn_from(env, slot, m.src, source, m.src_hit);
         }
         let (dst, dst_hit) = (m.dst, m.dst_hit);
-        if is_multicast_mac(&dst) {
+        if dst.is_multicast() {
             return self.flood(
                 io,
                 env,

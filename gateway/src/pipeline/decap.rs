@@ -13,9 +13,9 @@ use crate::counters::DropReason;
 use crate::io::PortIo;
 use crate::offload;
 use crate::tables::{MacDest, TunnelId};
+use crate::types::{Mac, Vni, VniSlot};
 use crate::wire::ethernet::{ETHERTYPE_QINQ, ETHERTYPE_VLAN, HEADER_LEN as ETH_LEN};
 use crate::wire::ipv4::{Ipv4Packet, PROTO_ICMP, PROTO_UDP};
-use crate::wire::is_multicast_mac;
 use crate::wire::udp::UdpPacket;
 use crate::wire::vxlan::VxlanHeader;
 use std::net::Ipv4Addr;
@@ -24,7 +24,7 @@ use std::net::Ipv4Addr;
 /// the inner MACs, and (after the burst's lookup stage) what the MAC table
 /// says of them.
 pub(super) struct Decap {
-    /// The group it came to (counter slot, address); None: to our address.
+    /// The group it came to (counter entry, address); None: to our address.
     group: Option<(u16, Ipv4Addr)>,
     vtep: Ipv4Addr,
     inner_start: usize,
@@ -78,8 +78,9 @@ impl<B: PacketBuf> Pipeline<B> {
         if !vxlan.has_vni_flag() {
             return Err(Some(DropReason::BadVxlanFlags));
         }
-        let slot = self
-            .vni_slot(env, vxlan.vni())
+        // VNI 0 is no configurable VNI: unknown, as any unconfigured one.
+        let slot = Vni::new(vxlan.vni())
+            .and_then(|vni| self.vni_slot(env, vni))
             .ok_or(Some(DropReason::UnknownVni))?;
         if let Some(g) = group {
             // A group carries only the VNIs that flood to it.
@@ -103,12 +104,12 @@ impl<B: PacketBuf> Pipeline<B> {
         if inner_type == ETHERTYPE_VLAN || inner_type == ETHERTYPE_QINQ {
             return Err(Some(DropReason::InnerVlanTag));
         }
-        let mut dst = [0u8; 6];
-        let mut src = [0u8; 6];
-        dst.copy_from_slice(&inner[..6]);
-        src.copy_from_slice(&inner[6..12]);
+        let mut dst = Mac::ZERO;
+        let mut src = Mac::ZERO;
+        dst.0.copy_from_slice(&inner[..6]);
+        src.0.copy_from_slice(&inner[6..12]);
         Ok(Decap {
-            group: group.map(|g| (g.slot, g.addr)),
+            group: group.map(|g| (g.counter, g.addr)),
             vtep: ip.src_addr(),
             inner_start,
             inner_len,
@@ -155,7 +156,7 @@ impl<B: PacketBuf> Pipeline<B> {
             // could be learned (limit hit): keep it, its id and its counters.
             self.shared.tunnels.touch(t, env.now);
         }
-        if is_multicast_mac(&m.src) || m.src == [0; 6] {
+        if m.src.is_multicast() || m.src.is_zero() {
             return self.discard(DropReason::BadSourceMac, pkt);
         }
         if vni.learning {
@@ -176,7 +177,7 @@ impl<B: PacketBuf> Pipeline<B> {
             self.counters.groups[usize::from(g)].add_rx(addr, 1, d.inner_len as u64);
         }
 
-        if is_multicast_mac(&dst) {
+        if dst.is_multicast() {
             return self.flood(io, env, slot, vni, None, FloodScope::PortsOnly, pkt);
         }
         match destination_of(env, slot, dst_hit) {
@@ -191,7 +192,7 @@ impl<B: PacketBuf> Pipeline<B> {
     /// The slot of a VXLAN VNI, remembered from the last packet (and the
     /// snapshot it was looked up in) instead of searched every time.
     #[inline]
-    fn vni_slot(&mut self, env: &Env, vni: u32) -> Option<u16> {
+    fn vni_slot(&mut self, env: &Env, vni: Vni) -> Option<VniSlot> {
         let generation = env.snap.generation;
         if let Some((g, v, slot)) = self.last_vni {
             if g == generation && v == vni {

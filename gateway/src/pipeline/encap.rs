@@ -10,13 +10,14 @@ use crate::offload;
 use crate::snapshot::{Snapshot, VniPlan, UNDERLAY_PORT};
 use crate::tables::tunnel::{TunnelState, TunnelTable};
 use crate::tables::TunnelId;
+use crate::types::{PortId, Vni, VniSlot};
 use crate::wire::flow::source_port;
 use crate::wire::{
     ethernet::{EthernetFrame, ETHERTYPE_IPV4},
-    ipv4::{write_ipv4_header, PROTO_UDP},
+    ipv4::{Ipv4Repr, PROTO_UDP},
     udp::write_udp_header,
     vxlan::write_vxlan_header,
-    MacBytes,
+    Mac,
 };
 use std::net::Ipv4Addr;
 
@@ -29,8 +30,8 @@ pub const OUTER_IP_OVERHEAD: usize = 36;
 /// The outer headers of one encapsulated frame.
 #[derive(Clone, Copy, Debug)]
 pub struct Outer {
-    pub src_mac: MacBytes,
-    pub dst_mac: MacBytes,
+    pub src_mac: Mac,
+    pub dst_mac: Mac,
     pub src_ip: Ipv4Addr,
     pub dst_ip: Ipv4Addr,
     pub src_port: u16,
@@ -49,16 +50,16 @@ pub fn write_outer(frame: &mut [u8], h: &Outer) {
     eth.set_dst(h.dst_mac);
     eth.set_src(h.src_mac);
     eth.set_ethertype(ETHERTYPE_IPV4);
-    write_ipv4_header(
-        &mut frame[14..34],
-        h.src_ip,
-        h.dst_ip,
-        PROTO_UDP,
-        h.ttl,
-        true,
-        h.ident,
-        8 + 8 + inner_len,
-    );
+    Ipv4Repr {
+        src: h.src_ip,
+        dst: h.dst_ip,
+        protocol: PROTO_UDP,
+        ttl: h.ttl,
+        dont_frag: true,
+        ident: h.ident,
+        payload_len: 8 + 8 + inner_len,
+    }
+    .emit(&mut frame[14..34]);
     write_udp_header(&mut frame[34..42], h.src_port, h.dst_port, 8 + inner_len);
     write_vxlan_header(&mut frame[42..50], h.vni);
 }
@@ -82,8 +83,8 @@ impl OuterTemplate {
     /// The template for frames from (`src_mac`, `src_ip`) to `dst_ip` via the
     /// next hop `dst_mac`, UDP port `dst_port`, TTL `ttl`, DF set.
     pub fn new(
-        src_mac: MacBytes,
-        dst_mac: MacBytes,
+        src_mac: Mac,
+        dst_mac: Mac,
         src_ip: Ipv4Addr,
         dst_ip: Ipv4Addr,
         dst_port: u16,
@@ -125,7 +126,7 @@ impl OuterTemplate {
         inner_len: usize,
         ident: u16,
         src_port: u16,
-        vni: u32,
+        vni: Vni,
     ) {
         *out = self.bytes;
         let ip_len = (20 + 8 + 8 + inner_len) as u16;
@@ -142,7 +143,7 @@ impl OuterTemplate {
         out[24..26].copy_from_slice(&(!(sum as u16)).to_be_bytes());
         out[34..36].copy_from_slice(&src_port.to_be_bytes());
         out[38..40].copy_from_slice(&udp_len.to_be_bytes());
-        out[46..49].copy_from_slice(&vni.to_be_bytes()[1..]);
+        out[46..49].copy_from_slice(&vni.get().to_be_bytes()[1..]);
     }
 }
 
@@ -181,16 +182,16 @@ impl RewriteCache {
             self.entries.iter_mut().for_each(|e| *e = None);
             self.releases = releases;
         }
-        let slot = self.entries.get_mut(tunnel.index())?;
-        let fresh = matches!(slot, Some((w, g, _)) if *w == state.word() && *g == snap.generation);
+        let entry = self.entries.get_mut(tunnel.index())?;
+        let fresh = matches!(entry, Some((w, g, _)) if *w == state.word() && *g == snap.generation);
         if !fresh {
-            *slot = Some((
+            *entry = Some((
                 state.word(),
                 snap.generation,
                 build(tunnels, tunnel, state, snap)?,
             ));
         }
-        slot.as_ref().map(|(_, _, t)| t)
+        entry.as_ref().map(|(_, _, t)| t)
     }
 }
 
@@ -201,7 +202,7 @@ impl<B: PacketBuf> Pipeline<B> {
         &mut self,
         io: &mut IO,
         env: &Env,
-        vni: u32,
+        vni: Vni,
         tunnel: TunnelId,
         hash: u32,
         mut pkt: B,
@@ -239,10 +240,10 @@ impl<B: PacketBuf> Pipeline<B> {
         &mut self,
         io: &mut IO,
         env: &Env,
-        slot: u16,
+        slot: VniSlot,
         vni: &VniPlan,
         tunnel: TunnelId,
-        ingress: u8,
+        ingress: PortId,
         pkt: B,
     ) {
         self.count_encap(slot, pkt.len());
@@ -250,7 +251,7 @@ impl<B: PacketBuf> Pipeline<B> {
             io.offloads(ingress),
             ingress == UNDERLAY_PORT,
             &pkt,
-            vni.vni,
+            vni.vni.get(),
         );
         self.encap_to(io, env, vni.vni, tunnel, hash, pkt);
     }
@@ -284,10 +285,10 @@ mod tests {
     fn a_cached_rewrite_never_outlives_its_tunnel_even_when_the_incarnation_wraps() {
         use crate::tables::tunnel::TunnelWriter;
         let config = vtepgw_config::Config::from_toml_str(crate::testkit::CONFIG).unwrap();
-        let snap = Snapshot::build(&config, &[[2, 0, 0, 0, 0, 0x10]; 3], None, 1).unwrap();
+        let snap = Snapshot::build(&config, &[Mac([2, 0, 0, 0, 0, 0x10]); 3], None, 1).unwrap();
         let (table, mut writer) = TunnelWriter::new(1); // one id: every intern reuses it
         let (a, z) = (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(192, 0, 2, 99));
-        let mac = [2, 0, 0, 0, 0x0a, 1];
+        let mac = Mac([2, 0, 0, 0, 0x0a, 1]);
         let id = writer.intern(a.into(), 0).unwrap();
         writer.set_mac(id, Some(mac));
         let state = table.state(id);
@@ -303,7 +304,7 @@ mod tests {
         let t = cache.get(&table, id, table.state(id), &snap).unwrap();
         assert_eq!(t.vtep, z, "rebuilt for the VTEP that holds the id now");
         let mut hdr = [0u8; ENCAP_LEN];
-        t.emit(&mut hdr, 60, 1, 50000, 100);
+        t.emit(&mut hdr, 60, 1, 50000, Vni::new(100).unwrap());
         assert_eq!(&hdr[30..34], &z.octets());
     }
 
@@ -317,16 +318,23 @@ mod tests {
             (Ipv4Addr::new(10, 255, 0, 0), 0),
         ];
         for (dst, ttl) in cases {
-            let t = OuterTemplate::new([2, 0, 0, 0, 0, 1], [0xfe; 6], src, dst, 4789, ttl);
+            let t =
+                OuterTemplate::new(Mac([2, 0, 0, 0, 0, 1]), Mac([0xfe; 6]), src, dst, 4789, ttl);
             for inner_len in (14..1600).step_by(7).chain([14, 1500, 9000, 65000 - 50]) {
                 for ident in (0..=u16::MAX).step_by(997).chain([0, 1, 0xfffe, 0xffff]) {
                     let (sport, vni) = (49152 + (ident % 1000), 0xab_cdef ^ u32::from(ident));
                     let mut fast = [0u8; ENCAP_LEN];
-                    t.emit(&mut fast, inner_len, ident, sport, vni & 0xff_ffff);
+                    t.emit(
+                        &mut fast,
+                        inner_len,
+                        ident,
+                        sport,
+                        Vni::new(vni & 0xff_ffff).unwrap(),
+                    );
                     let mut full = vec![0u8; ENCAP_LEN + inner_len];
                     let outer = Outer {
-                        src_mac: [2, 0, 0, 0, 0, 1],
-                        dst_mac: [0xfe; 6],
+                        src_mac: Mac([2, 0, 0, 0, 0, 1]),
+                        dst_mac: Mac([0xfe; 6]),
                         src_ip: src,
                         dst_ip: dst,
                         src_port: sport,
@@ -351,8 +359,8 @@ mod tests {
         // Find idents that make the header sum 0xffff (checksum 0x0000)
         // and 0xfffe, for a few lengths, and compare with the full checksum.
         let t = OuterTemplate::new(
-            [2, 0, 0, 0, 0, 1],
-            [2, 0, 0, 0, 0, 2],
+            Mac([2, 0, 0, 0, 0, 1]),
+            Mac([2, 0, 0, 0, 0, 2]),
             Ipv4Addr::new(192, 0, 2, 10),
             Ipv4Addr::new(192, 0, 2, 1),
             4789,
@@ -362,7 +370,7 @@ mod tests {
         for inner_len in [14usize, 60, 1450] {
             for ident in 0..=u16::MAX {
                 let mut out = [0u8; ENCAP_LEN];
-                t.emit(&mut out, inner_len, ident, 50000, 100);
+                t.emit(&mut out, inner_len, ident, 50000, Vni::new(100).unwrap());
                 let mut recomputed = out;
                 recomputed[24..26].fill(0);
                 let sum = crate::wire::checksum(&recomputed[14..34]);

@@ -13,6 +13,7 @@ use crate::io::PortIo;
 use crate::offload;
 use crate::snapshot::{Member, VniPlan, UNDERLAY_PORT};
 use crate::tables::TunnelId;
+use crate::types::{PortId, Vni, VniSlot};
 use std::net::Ipv4Addr;
 
 /// Where a flood goes besides local ports.
@@ -34,9 +35,9 @@ impl<B: PacketBuf> Pipeline<B> {
         &mut self,
         io: &mut IO,
         env: &Env,
-        slot: u16,
+        slot: VniSlot,
         index: usize,
-        vni: u32,
+        vni: Vni,
         vtep: Ipv4Addr,
         hash: u32,
         pkt: B,
@@ -63,7 +64,7 @@ impl<B: PacketBuf> Pipeline<B> {
         &mut self,
         io: &mut IO,
         env: &Env,
-        slot: u16,
+        slot: VniSlot,
         vni: &VniPlan,
         ingress: Option<Member>,
         scope: FloodScope,
@@ -84,7 +85,7 @@ impl<B: PacketBuf> Pipeline<B> {
         if total == 0 {
             return self.discard(DropReason::FloodNoTarget, pkt);
         }
-        let vc = &self.counters.vnis[usize::from(slot)];
+        let vc = &self.counters.vnis[slot.index()];
         vc.flood_to_ports.add(local_count as u64);
         if total == 1 && local_count == 1 {
             // One local port, as for most decapsulated floods: the frame
@@ -102,13 +103,18 @@ impl<B: PacketBuf> Pipeline<B> {
             0
         } else {
             let from = ingress.map_or(UNDERLAY_PORT, |m| m.port);
-            offload::flow_hash(io.offloads(from), from == UNDERLAY_PORT, &pkt, vni.vni)
+            offload::flow_hash(
+                io.offloads(from),
+                from == UNDERLAY_PORT,
+                &pkt,
+                vni.vni.get(),
+            )
         };
 
         let mut original = Some(pkt);
         let mut remaining = total;
         // Each copy is a packet of its own, with its own verdict.
-        let mut next_copy = |io: &mut IO, this: &mut Self, port: u8| -> Option<B> {
+        let mut next_copy = |io: &mut IO, this: &mut Self, port: PortId| -> Option<B> {
             remaining -= 1;
             if remaining == 0 {
                 return original.take();
@@ -160,7 +166,7 @@ impl FloodIds {
         &mut self,
         tunnels: &crate::tables::tunnel::TunnelTable,
         snap: &crate::snapshot::Snapshot,
-        slot: u16,
+        slot: VniSlot,
         index: usize,
         vtep: Ipv4Addr,
     ) -> Option<TunnelId> {
@@ -179,8 +185,12 @@ impl FloodIds {
 
     /// The entries of VNI `slot`, emptied if they belong to another snapshot.
     #[inline]
-    fn ids(&mut self, snap: &crate::snapshot::Snapshot, slot: u16) -> &mut Vec<Option<TunnelId>> {
-        let i = usize::from(slot);
+    fn ids(
+        &mut self,
+        snap: &crate::snapshot::Snapshot,
+        slot: VniSlot,
+    ) -> &mut Vec<Option<TunnelId>> {
+        let i = slot.index();
         if self.slots.len() <= i {
             self.grow(i);
         }
@@ -200,7 +210,7 @@ impl FloodIds {
 
     /// Clears a slot's ids for a new snapshot (configuration changes only).
     #[cold]
-    fn refill(ids: &mut Vec<Option<TunnelId>>, snap: &crate::snapshot::Snapshot, slot: u16) {
+    fn refill(ids: &mut Vec<Option<TunnelId>>, snap: &crate::snapshot::Snapshot, slot: VniSlot) {
         let n = snap.vni(slot).map_or(0, |v| v.flood_vteps.len());
         ids.clear();
         ids.resize(n, None);

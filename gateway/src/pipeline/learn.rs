@@ -6,14 +6,15 @@ use crate::buf::PacketBuf;
 use crate::events::Event;
 use crate::tables::mac::{mac_key, MacEntry, MacHit};
 use crate::tables::{MacDest, TunnelId};
-use crate::wire::MacBytes;
+use crate::types::{PortId, VniSlot};
+use crate::wire::Mac;
 use std::net::Ipv4Addr;
 
 /// Where a frame came from, as learning sees it.
 #[derive(Clone, Copy)]
 pub(super) enum Source {
     /// A physical port's binding.
-    Port { port: u8, vlan: Option<u16> },
+    Port { port: PortId, vlan: Option<u16> },
     /// A remote VTEP; `tunnel` is its id if the control thread tracks it.
     Tunnel {
         vtep: Ipv4Addr,
@@ -29,8 +30,8 @@ impl<B: PacketBuf> Pipeline<B> {
     pub(super) fn learn_from(
         &mut self,
         env: &Env,
-        slot: u16,
-        mac: MacBytes,
+        slot: VniSlot,
+        mac: Mac,
         source: Source,
         hit: Option<MacHit>,
     ) {
@@ -39,7 +40,7 @@ impl<B: PacketBuf> Pipeline<B> {
             Source::Tunnel { tunnel, .. } => tunnel.map(|tunnel| MacDest::Remote { tunnel }),
         };
         match hit {
-            Some(hit) if Some(hit.entry.dest) == dest => self.shared.macs.touch(hit.slot, env.now),
+            Some(hit) if Some(hit.entry.dest) == dest => self.shared.macs.touch(hit.index, env.now),
             // Static entries win over what traffic suggests.
             Some(hit) if hit.entry.is_static => {}
             _ => {

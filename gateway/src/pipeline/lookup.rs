@@ -6,13 +6,13 @@
 
 use crate::snapshot::Snapshot;
 use crate::tables::{MacHit, MacTable};
-use crate::wire::{is_multicast_mac, MacBytes};
+use crate::types::{Mac, VniSlot};
 
 /// A staged frame's VNI slot and inner MACs, and what the table says of them.
 pub(super) struct MacPair {
-    pub slot: u16,
-    pub src: MacBytes,
-    pub dst: MacBytes,
+    pub slot: VniSlot,
+    pub src: Mac,
+    pub dst: Mac,
     /// The source's entry (looked up only where the VNI learns).
     pub src_hit: Option<MacHit>,
     /// The destination's entry (not looked up for group addresses).
@@ -20,7 +20,7 @@ pub(super) struct MacPair {
 }
 
 impl MacPair {
-    pub fn new(slot: u16, src: MacBytes, dst: MacBytes) -> Self {
+    pub fn new(slot: VniSlot, src: Mac, dst: Mac) -> Self {
         MacPair {
             slot,
             src,
@@ -35,7 +35,7 @@ impl MacPair {
         if snap.vni(self.slot).is_some_and(|v| v.learning) {
             self.src_hit = macs.lookup(self.slot, &self.src);
         }
-        if !is_multicast_mac(&self.dst) {
+        if !self.dst.is_multicast() {
             self.dst_hit = macs.lookup(self.slot, &self.dst);
         }
     }

@@ -13,6 +13,7 @@ use crate::io::PortIo;
 use crate::offload;
 use crate::pipeline::encap::{ENCAP_LEN, OUTER_IP_OVERHEAD};
 use crate::snapshot::UNDERLAY_PORT;
+use crate::types::Vni;
 use crate::wire::ethernet::HEADER_LEN as ETH_LEN;
 use crate::wire::flow::source_port;
 use crate::wire::igmp::parse_query;
@@ -33,7 +34,7 @@ impl<B: PacketBuf> Pipeline<B> {
         &mut self,
         io: &mut IO,
         env: &Env,
-        vni: u32,
+        vni: Vni,
         g: &GroupPlan,
         hash: u32,
         mut pkt: B,
@@ -52,7 +53,7 @@ impl<B: PacketBuf> Pipeline<B> {
             g.outer.emit(out, inner_len, self.ip_ident, sport, vni);
         }
         offload::offload_outer_ipv4_cksum(io.offloads(UNDERLAY_PORT), &mut pkt);
-        self.counters.groups[usize::from(g.slot)].add_tx(g.addr, 1, pkt.len() as u64);
+        self.counters.groups[usize::from(g.counter)].add_tx(g.addr, 1, pkt.len() as u64);
         self.send(io, UNDERLAY_PORT, pkt);
     }
 
@@ -66,7 +67,7 @@ impl<B: PacketBuf> Pipeline<B> {
         src: Ipv4Addr,
     ) -> Result<&'s GroupPlan, DropReason> {
         let g = env.snap.group(dst).ok_or(DropReason::NotOurGroup)?;
-        if g.mac[..] != *dst_mac {
+        if g.mac.0[..] != *dst_mac {
             return Err(DropReason::NotOurGroup);
         }
         if src == env.snap.underlay.ip {

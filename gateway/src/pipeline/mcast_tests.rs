@@ -6,7 +6,7 @@ use crate::snapshot::Snapshot;
 use crate::tables::MacDest;
 use crate::testkit::*;
 use crate::wire::igmp::{multicast_mac, PROTO_IGMP};
-use crate::wire::{checksum, write_ipv4_header, write_vxlan_header, MacBytes};
+use crate::wire::{checksum, write_vxlan_header, Ipv4Repr, Mac};
 use std::net::Ipv4Addr;
 
 const G1: Ipv4Addr = Ipv4Addr::new(239, 1, 1, 1);
@@ -28,7 +28,7 @@ fn mcast_config() -> String {
 }
 
 /// VXLAN from `vtep` to `group` (at `dst_mac`).
-fn vxlan_to(vtep: Ipv4Addr, group: Ipv4Addr, dst_mac: MacBytes, vni: u32, inner: &[u8]) -> Vec<u8> {
+fn vxlan_to(vtep: Ipv4Addr, group: Ipv4Addr, dst_mac: Mac, vni: u32, inner: &[u8]) -> Vec<u8> {
     let mut v = vec![0u8; 8];
     write_vxlan_header(&mut v, vni);
     v.extend_from_slice(inner);
@@ -42,7 +42,16 @@ fn igmp_frame(dst: Ipv4Addr, mut igmp: Vec<u8>) -> Vec<u8> {
     igmp[2..4].copy_from_slice(&sum.to_be_bytes());
     let mut ip = vec![0u8; 20 + igmp.len()];
     let q = Ipv4Addr::new(192, 0, 2, 254);
-    write_ipv4_header(&mut ip, q, dst, PROTO_IGMP, 1, false, 1, igmp.len());
+    Ipv4Repr {
+        src: q,
+        dst,
+        protocol: PROTO_IGMP,
+        ttl: 1,
+        dont_frag: false,
+        ident: 1,
+        payload_len: igmp.len(),
+    }
+    .emit(&mut ip);
     ip[20..].copy_from_slice(&igmp);
     ethernet(multicast_mac(dst), [2, 0, 0, 0, 0xfe, 1], None, 0x0800, &ip)
 }
@@ -334,9 +343,9 @@ fn moving_a_vni_to_another_group_leaves_the_old_and_joins_the_new() {
     rig.inject(0, &vxlan_to(VTEP1, G1, multicast_mac(G1), 100, &bum));
     rig.run();
     assert_eq!(rig.drops(DropReason::NotOurMac), 1);
-    // The group that stays keeps its counter slot and counts.
+    // The group that stays keeps its counter entry and counts.
     let snap = rig.shared.snapshot.load();
-    assert_eq!(snap.group(G3).unwrap().slot, 1);
+    assert_eq!(snap.group(G3).unwrap().counter, 1);
 }
 
 #[test]

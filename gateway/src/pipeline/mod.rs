@@ -33,6 +33,7 @@ use crate::io::{copy_into_new, PortIo};
 use crate::shared::Shared;
 use crate::snapshot::{Snapshot, UNDERLAY_PORT};
 use crate::tables::MacDest;
+use crate::types::{PortId, VniSlot};
 use learn::RecentFilter;
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
@@ -69,7 +70,7 @@ pub struct Pipeline<B: PacketBuf> {
     /// The last decapsulated frame's outer source and its tunnel.
     last_source: Option<(std::net::Ipv4Addr, crate::tables::TunnelId)>,
     /// The last VXLAN VNI seen and its slot (frames of a burst mostly share one).
-    last_vni: Option<(u64, u32, u16)>,
+    last_vni: Option<(u64, crate::types::Vni, VniSlot)>,
     /// Counts gathered in locals during a poll and published once at its end.
     tally: Tally,
     /// Verdicts of this poll's packets.
@@ -91,8 +92,8 @@ pub struct Pipeline<B: PacketBuf> {
 /// shared counter once instead of once per packet.
 #[derive(Default)]
 struct Tally {
-    decap: Run<u16>,
-    encap: Run<u16>,
+    decap: Run<VniSlot>,
+    encap: Run<VniSlot>,
     tunnel_rx: Run<(crate::tables::TunnelId, std::net::Ipv4Addr)>,
     tunnel_tx: Run<(crate::tables::TunnelId, std::net::Ipv4Addr)>,
 }
@@ -132,7 +133,7 @@ impl<B: PacketBuf> Pipeline<B> {
         &mut self,
         io: &mut IO,
         env: &Env,
-        port: u8,
+        port: PortId,
         rx: &mut Batch<B>,
     ) {
         let n = rx.len();
@@ -161,7 +162,7 @@ impl<B: PacketBuf> Pipeline<B> {
     }
 
     /// Handles one received frame (a burst of one).
-    pub fn handle<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, env: &Env, port: u8, pkt: B) {
+    pub fn handle<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, env: &Env, port: PortId, pkt: B) {
         let mut rx = Batch::default();
         if rx.push(pkt).is_ok() {
             self.handle_burst(io, env, port, &mut rx);
@@ -188,7 +189,7 @@ impl<B: PacketBuf> Pipeline<B> {
     pub fn flush<IO: PortIo<Buf = B>>(&mut self, io: &mut IO) {
         for port in 0..self.tx.len() {
             if !self.tx[port].is_empty() {
-                self.flush_port(io, port as u8);
+                self.flush_port(io, PortId(port as u8));
             }
         }
         self.free_dropped(io);
@@ -202,12 +203,12 @@ impl<B: PacketBuf> Pipeline<B> {
     fn publish_tally(&mut self) {
         let c = &self.counters;
         if let Some((slot, packets, bytes)) = self.tally.decap.take() {
-            let vc = &c.vnis[usize::from(slot)];
+            let vc = &c.vnis[slot.index()];
             vc.decap_packets.add(packets);
             vc.decap_bytes.add(bytes);
         }
         if let Some((slot, packets, bytes)) = self.tally.encap.take() {
-            let vc = &c.vnis[usize::from(slot)];
+            let vc = &c.vnis[slot.index()];
             vc.encap_packets.add(packets);
             vc.encap_bytes.add(bytes);
         }
@@ -221,9 +222,9 @@ impl<B: PacketBuf> Pipeline<B> {
 
     /// Counts a frame of VNI `slot` decapsulated (`bytes`: inner frame).
     #[inline]
-    fn count_decap(&mut self, slot: u16, bytes: usize) {
+    fn count_decap(&mut self, slot: VniSlot, bytes: usize) {
         if let Some((slot, packets, bytes)) = self.tally.decap.add(slot, bytes as u64) {
-            let vc = &self.counters.vnis[usize::from(slot)];
+            let vc = &self.counters.vnis[slot.index()];
             vc.decap_packets.add(packets);
             vc.decap_bytes.add(bytes);
         }
@@ -231,9 +232,9 @@ impl<B: PacketBuf> Pipeline<B> {
 
     /// Counts a frame of VNI `slot` sent into the overlay (once per frame).
     #[inline]
-    fn count_encap(&mut self, slot: u16, bytes: usize) {
+    fn count_encap(&mut self, slot: VniSlot, bytes: usize) {
         if let Some((slot, packets, bytes)) = self.tally.encap.add(slot, bytes as u64) {
-            let vc = &self.counters.vnis[usize::from(slot)];
+            let vc = &self.counters.vnis[slot.index()];
             vc.encap_packets.add(packets);
             vc.encap_bytes.add(bytes);
         }
@@ -308,7 +309,7 @@ impl<B: PacketBuf> Pipeline<B> {
 #[inline]
 fn destination_of(
     env: &Env,
-    slot: u16,
+    slot: VniSlot,
     hit: Option<crate::tables::mac::MacHit>,
 ) -> Option<MacDest> {
     let dest = hit?.entry.dest;

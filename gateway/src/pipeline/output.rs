@@ -12,6 +12,7 @@ use crate::counters::DropReason;
 use crate::io::PortIo;
 use crate::offload;
 use crate::snapshot::Member;
+use crate::types::PortId;
 use crate::wire::ethernet::HEADER_LEN as ETH_LEN;
 
 impl<B: PacketBuf> Pipeline<B> {
@@ -45,7 +46,7 @@ impl<B: PacketBuf> Pipeline<B> {
         }
     }
 
-    pub(super) fn flush_port<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, port: u8) {
+    pub(super) fn flush_port<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, port: PortId) {
         let i = usize::from(port);
         let batch = &mut self.tx[i];
         let queued = batch.len();
@@ -69,7 +70,7 @@ impl<B: PacketBuf> Pipeline<B> {
 
     /// Queues `pkt` for `port`, transmitting the batch first if it is full.
     #[inline]
-    pub(super) fn send<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, port: u8, pkt: B) {
+    pub(super) fn send<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, port: PortId, pkt: B) {
         self.ledger.sent += 1;
         let i = usize::from(port);
         if self.tx[i].is_full() {

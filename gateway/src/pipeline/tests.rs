@@ -5,6 +5,7 @@ use crate::counters::DropReason;
 use crate::tables::MacDest;
 use crate::tables::NextHop;
 use crate::testkit::*;
+use crate::types::Mac;
 use crate::wire::{checksum, ARP_REPLY, ARP_REQUEST};
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
@@ -12,7 +13,7 @@ use std::net::Ipv4Addr;
 const UDP_ETH: usize = 14;
 
 /// Checks an encapsulated frame field by field; returns its inner frame.
-fn check_outer(frame: &[u8], vtep: Ipv4Addr, vtep_mac: [u8; 6], vni: u32) -> Vec<u8> {
+fn check_outer(frame: &[u8], vtep: Ipv4Addr, vtep_mac: Mac, vni: u32) -> Vec<u8> {
     assert_eq!(
         &frame[0..6],
         &vtep_mac,
@@ -145,7 +146,7 @@ fn physical_broadcast_floods_to_other_port_and_every_vtep() {
     assert_eq!(
         rig.lookup(100, &HOST_P0),
         Some(MacDest::Local {
-            port: 1,
+            port: crate::types::PortId(1),
             vlan: Some(10)
         })
     );
@@ -258,7 +259,10 @@ fn local_unicast_is_bridged_between_ports() {
     assert_eq!(rig.take(2), vec![tag(&frame, 20)]);
     assert!(rig.take(0).is_empty());
     // A frame to a MAC on its own segment goes nowhere.
-    rig.inject(2, &tag(&host_udp(HOST_P1, [2, 0, 0, 0, 4, 2], 1, 10), 20));
+    rig.inject(
+        2,
+        &tag(&host_udp(HOST_P1, Mac([2, 0, 0, 0, 4, 2]), 1, 10), 20),
+    );
     rig.run();
     assert_eq!(rig.drops(DropReason::SameSegment), 1);
 }
@@ -304,7 +308,7 @@ fn malformed_vxlan_is_dropped_by_reason_and_traffic_continues() {
     let mut other_mac = good.clone();
     other_mac[5] = 0x99;
     let mut broadcast = good.clone();
-    broadcast[..6].copy_from_slice(&BROADCAST);
+    broadcast[..6].copy_from_slice(&BROADCAST.0);
     let mut udp_len_short = good.clone();
     udp_len_short[38..40].copy_from_slice(&4u16.to_be_bytes());
     let short_inner = vxlan_from(VTEP1, VTEP1_MAC, 100, &inner[..10]);
@@ -471,7 +475,16 @@ fn answers_ping_to_the_vtep_address() {
     let sum = checksum(&icmp);
     icmp[2..4].copy_from_slice(&sum.to_be_bytes());
     let mut ip = vec![0u8; 20];
-    crate::wire::write_ipv4_header(&mut ip, VTEP1, GW_IP, 1, 64, false, 7, icmp.len());
+    crate::wire::Ipv4Repr {
+        src: VTEP1,
+        dst: GW_IP,
+        protocol: 1,
+        ttl: 64,
+        dont_frag: false,
+        ident: 7,
+        payload_len: icmp.len(),
+    }
+    .emit(&mut ip);
     ip.extend_from_slice(&icmp);
     rig.inject(0, &ethernet(UNDERLAY_MAC, VTEP1_MAC, None, 0x0800, &ip));
     rig.run();
@@ -500,7 +513,7 @@ fn vxlan_from_addresses_no_vtep_has_is_dropped_and_never_learned() {
         Ipv4Addr::new(240, 0, 0, 1), // reserved
     ];
     for (i, src) in sources.iter().enumerate() {
-        let host = [0x02, 0, 0, 0, 0x77, i as u8];
+        let host = Mac([0x02, 0, 0, 0, 0x77, i as u8]);
         let inner = host_udp(HOST_P0, host, 1000, 50);
         rig.inject(0, &vxlan_from(*src, VTEP1_MAC, 100, &inner));
     }
@@ -513,7 +526,7 @@ fn vxlan_from_addresses_no_vtep_has_is_dropped_and_never_learned() {
     );
     for (i, src) in sources.iter().enumerate() {
         assert_eq!(
-            rig.lookup(100, &[0x02, 0, 0, 0, 0x77, i as u8]),
+            rig.lookup(100, &Mac([0x02, 0, 0, 0, 0x77, i as u8])),
             None,
             "{src}: not learned"
         );
@@ -558,7 +571,12 @@ fn arp_claiming_our_address_or_from_no_host_is_ignored() {
     assert!(rig.take(0).is_empty(), "no reply");
     assert_eq!(rig.drops(DropReason::ArpIgnored), 2);
     // A next hop "moving" to a MAC no host has is not followed.
-    for bad in [BROADCAST, [0x01, 0, 0x5e, 0, 0, 1], [0; 6], UNDERLAY_MAC] {
+    for bad in [
+        BROADCAST,
+        Mac([0x01, 0, 0x5e, 0, 0, 1]),
+        Mac::ZERO,
+        UNDERLAY_MAC,
+    ] {
         rig.inject(0, &arp_frame(ARP_REPLY, bad, VTEP1, UNDERLAY_MAC, GW_IP));
     }
     rig.run();
@@ -571,9 +589,9 @@ fn arp_claiming_our_address_or_from_no_host_is_ignored() {
 
 /// Gratuitous ARP, as Linux sends it with `arp_notify` (a broadcast request
 /// with sender = target) or in reply form.
-fn gratuitous(op: u16, mac: [u8; 6], ip: Ipv4Addr) -> Vec<u8> {
+fn gratuitous(op: u16, mac: impl Into<Mac>, ip: Ipv4Addr) -> Vec<u8> {
     let mut f = arp_frame(op, mac, ip, [0xff; 6], ip);
-    f[..6].copy_from_slice(&BROADCAST);
+    f[..6].copy_from_slice(&BROADCAST.0);
     f
 }
 

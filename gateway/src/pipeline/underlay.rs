@@ -15,7 +15,6 @@ use crate::wire::ethernet::{parse_l2, ETHERTYPE_ARP, ETHERTYPE_IPV4, HEADER_LEN 
 use crate::wire::icmpv4::{turn_echo_request_into_reply, Icmpv4Packet, ECHO_REQUEST};
 use crate::wire::igmp::PROTO_IGMP;
 use crate::wire::ipv4::Ipv4Packet;
-use crate::wire::{is_multicast_mac, BROADCAST_MAC};
 
 impl<B: PacketBuf> Pipeline<B> {
     pub(super) fn handle_underlay<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, env: &Env, pkt: B) {
@@ -28,11 +27,11 @@ impl<B: PacketBuf> Pipeline<B> {
         }
         // Broadcast is for ARP only: VXLAN to us comes to our MAC, or to
         // the mapped MAC of one of our groups.
-        let broadcast_arp = l2.dst == BROADCAST_MAC && l2.ethertype == ETHERTYPE_ARP;
+        let broadcast_arp = l2.dst.is_broadcast() && l2.ethertype == ETHERTYPE_ARP;
         let to_us = l2.dst == env.snap.underlay.mac;
         // Checked only off our MAC: unicast VXLAN never scans the groups.
         let group_ipv4 = !to_us
-            && is_multicast_mac(&l2.dst)
+            && l2.dst.is_multicast()
             && l2.ethertype == ETHERTYPE_IPV4
             && receives_mac(&env.snap.groups, &l2.dst);
         if !to_us && !broadcast_arp && !group_ipv4 {
@@ -69,7 +68,7 @@ impl<B: PacketBuf> Pipeline<B> {
         let announcement = arp.target_ip() == ip || op == ARP_REPLY;
         // No host has a multicast, zero or our own MAC (RFC 1812 3.3.2): a
         // claim to one would point next hops at the whole segment or at us.
-        let bad_mac = is_multicast_mac(&mac) || mac == [0; 6] || mac == u.mac;
+        let bad_mac = mac.is_multicast() || mac.is_zero() || mac == u.mac;
         if !(to_us || announcement) || !u.is_vtep_source(ip) || bad_mac {
             return self.discard(DropReason::ArpIgnored, pkt);
         }
@@ -81,8 +80,10 @@ impl<B: PacketBuf> Pipeline<B> {
         // its reply to our request a moment later are both passed on (the
         // reply is what resolves it).
         let key = (1 << 63) | (0x7fff << 48) | u64::from(u32::from(ip));
-        let value =
-            u64::from_be_bytes([0, op as u8, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]]);
+        let value = {
+            let [a, b, c, d, e, f] = mac.0;
+            u64::from_be_bytes([0, op as u8, a, b, c, d, e, f])
+        };
         self.notify(env, key, value, Event::ArpSeen { ip, mac });
         if to_us && op == ARP_REQUEST {
             if turn_request_into_reply(pkt.data_mut(), u.mac).is_err() {
@@ -111,7 +112,7 @@ impl<B: PacketBuf> Pipeline<B> {
         let our_mac = env.snap.underlay.mac;
         let data = pkt.data_mut();
         data.copy_within(6..12, 0);
-        data[6..12].copy_from_slice(&our_mac);
+        data[6..12].copy_from_slice(&our_mac.0);
         self.counters.icmp_echo_replies_sent.inc();
         self.send(io, UNDERLAY_PORT, pkt);
     }

@@ -1,16 +1,16 @@
 //! A fixed-capacity hash map of `u64 -> u64` with one writer and lock-free
 //! readers, the building block of the MAC and VTEP tables.
 //!
-//! Open addressing with linear probing over slots of atomics. The single
+//! Open addressing with linear probing over cells of atomics. The single
 //! writer (the control thread) inserts, updates and removes; workers read
 //! with plain atomic loads. A reader loads key, value, then the key again:
-//! if the key changed in between, the slot was reused and it retries, so a
+//! if the key changed in between, the cell was reused and it retries, so a
 //! reader never pairs a key with another key's value. Removal leaves a
 //! tombstone that later inserts reuse; the writer turns a tombstone back
-//! into an empty slot as soon as no entry's probe path runs over it, so
+//! into an empty cell as soon as no entry's probe path runs over it, so
 //! churn never fills the map with tombstones (which would make every miss
 //! scan the whole map). Entries never move, so a reader never misses a
-//! live key. Each slot also holds a "last seen" second that readers may
+//! live key. Each cell also holds a "last seen" second that readers may
 //! refresh, for ageing.
 
 use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering::*};
@@ -23,15 +23,15 @@ pub const KEY_TAG: u64 = 1 << 63;
 
 #[derive(Default)]
 #[repr(C, align(32))]
-struct Slot {
+struct Cell {
     key: AtomicU64,
     value: AtomicU64,
     seen: AtomicU32,
-    /// Odd while the writer changes which key the slot holds.
+    /// Odd while the writer changes which key the cell holds.
     seq: AtomicU32,
 }
 
-impl Slot {
+impl Cell {
     /// Reads (key, value) consistently, or None if a change was in flight.
     #[inline]
     fn read(&self) -> Option<(u64, u64)> {
@@ -43,7 +43,7 @@ impl Slot {
         (s1 == s2 && s1 & 1 == 0).then_some((key, value))
     }
 
-    /// Writer only: changes the slot's key (and value) as one step for readers.
+    /// Writer only: changes the cell's key (and value) as one step for readers.
     fn replace(&self, key: u64, value: u64) {
         let s = self.seq.load(Relaxed);
         self.seq.store(s.wrapping_add(1), Relaxed);
@@ -56,15 +56,15 @@ impl Slot {
 
 /// The shared, readable side of the map.
 pub struct AtomicMap {
-    slots: Box<[Slot]>,
+    cells: Box<[Cell]>,
     mask: usize,
 }
 
-/// A hit: the value and the slot it lives in (for [`AtomicMap::touch`]).
+/// A hit: the value and the cell it lives in (for [`AtomicMap::touch`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Hit {
     pub value: u64,
-    pub slot: usize,
+    pub index: usize,
 }
 
 #[inline]
@@ -74,19 +74,19 @@ fn home(key: u64, mask: usize) -> usize {
 }
 
 impl AtomicMap {
-    /// A map of `capacity` slots (rounded up to a power of two). Keep it at
+    /// A map of `capacity` cells (rounded up to a power of two). Keep it at
     /// most half full for short probe chains.
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.max(2).next_power_of_two();
         AtomicMap {
-            slots: (0..capacity).map(|_| Slot::default()).collect(),
+            cells: (0..capacity).map(|_| Cell::default()).collect(),
             mask: capacity - 1,
         }
     }
 
-    /// Number of slots.
+    /// Number of cells.
     pub fn capacity(&self) -> usize {
-        self.slots.len()
+        self.cells.len()
     }
 
     /// Looks `key` up (any thread). `key` must carry [`KEY_TAG`].
@@ -95,16 +95,16 @@ impl AtomicMap {
         debug_assert!(key & KEY_TAG != 0);
         let mut i = home(key, self.mask);
         let mut probes = 0;
-        while probes < self.slots.len() {
-            let slot = &self.slots[i];
-            let k = slot.key.load(Acquire);
+        while probes < self.cells.len() {
+            let cell = &self.cells[i];
+            let k = cell.key.load(Acquire);
             if k == EMPTY {
                 return None;
             }
             if k == key {
-                match slot.read() {
-                    Some((k, value)) if k == key => return Some(Hit { value, slot: i }),
-                    // The slot changed hands; it may still hold our key later
+                match cell.read() {
+                    Some((k, value)) if k == key => return Some(Hit { value, index: i }),
+                    // The cell changed hands; it may still hold our key later
                     // in the chain, so keep probing from here.
                     Some(_) => {}
                     None => {
@@ -119,25 +119,25 @@ impl AtomicMap {
         None
     }
 
-    /// The second a slot was last seen (see [`AtomicMap::touch`]).
-    pub fn seen(&self, slot: usize) -> u32 {
-        self.slots[slot].seen.load(Relaxed)
+    /// The second a cell was last seen (see [`AtomicMap::touch`]).
+    pub fn seen(&self, index: usize) -> u32 {
+        self.cells[index].seen.load(Relaxed)
     }
 
-    /// Marks a slot as seen at `now` (any thread). Writes only when the
+    /// Marks a cell as seen at `now` (any thread). Writes only when the
     /// second changed, so busy entries don't bounce cache lines.
     #[inline]
-    pub fn touch(&self, slot: usize, now: u32) {
-        let seen = &self.slots[slot].seen;
+    pub fn touch(&self, index: usize, now: u32) {
+        let seen = &self.cells[index].seen;
         if seen.load(Relaxed) != now {
             seen.store(now, Relaxed);
         }
     }
 
-    /// Key and value of a live slot, for scans (any thread).
-    pub fn entry_at(&self, slot: usize) -> Option<(u64, u64)> {
+    /// Key and value of a live cell, for scans (any thread).
+    pub fn entry_at(&self, index: usize) -> Option<(u64, u64)> {
         loop {
-            match self.slots[slot].read() {
+            match self.cells[index].read() {
                 Some((k, v)) => return (k & KEY_TAG != 0).then_some((k, v)),
                 None => std::hint::spin_loop(),
             }
@@ -148,7 +148,7 @@ impl AtomicMap {
 /// Why an insert did not happen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InsertError {
-    /// Every slot is taken.
+    /// Every cell is taken.
     Full,
 }
 
@@ -160,7 +160,7 @@ pub struct MapWriter {
     tombstones: usize,
 }
 
-/// How far the writer looks along a run of occupied slots when deciding
+/// How far the writer looks along a run of occupied cells when deciding
 /// whether a tombstone may become empty (runs are short below half load).
 const PURGE_SCAN: usize = 256;
 
@@ -204,12 +204,12 @@ impl MapWriter {
         let map = &*self.map;
         let mut i = home(key, map.mask);
         let mut reusable = None;
-        for _ in 0..map.slots.len() {
-            let slot = &map.slots[i];
-            let k = slot.key.load(Relaxed);
+        for _ in 0..map.cells.len() {
+            let cell = &map.cells[i];
+            let k = cell.key.load(Relaxed);
             if k == key {
-                let old = slot.value.swap(value, Release);
-                slot.seen.store(now, Relaxed);
+                let old = cell.value.swap(value, Release);
+                cell.seen.store(now, Relaxed);
                 return Ok(Some(old));
             }
             if k == TOMBSTONE && reusable.is_none() {
@@ -222,12 +222,12 @@ impl MapWriter {
             i = (i + 1) & map.mask;
         }
         let i = reusable.ok_or(InsertError::Full)?;
-        let slot = &map.slots[i];
-        if slot.key.load(Relaxed) == TOMBSTONE {
+        let cell = &map.cells[i];
+        if cell.key.load(Relaxed) == TOMBSTONE {
             self.tombstones -= 1;
         }
-        slot.seen.store(now, Relaxed);
-        slot.replace(key, value);
+        cell.seen.store(now, Relaxed);
+        cell.replace(key, value);
         self.live += 1;
         Ok(None)
     }
@@ -235,12 +235,12 @@ impl MapWriter {
     /// Removes `key`; returns its value if it was present.
     pub fn remove(&mut self, key: u64) -> Option<u64> {
         let hit = self.map.get(key)?;
-        self.remove_at(hit.slot)
+        self.remove_at(hit.index)
     }
 
-    /// Removes whatever lives in `slot`; returns its value.
-    pub fn remove_at(&mut self, slot: usize) -> Option<u64> {
-        let s = &self.map.slots[slot];
+    /// Removes whatever lives in cell `index`; returns its value.
+    pub fn remove_at(&mut self, index: usize) -> Option<u64> {
+        let s = &self.map.cells[index];
         if s.key.load(Relaxed) & KEY_TAG == 0 {
             return None;
         }
@@ -248,18 +248,18 @@ impl MapWriter {
         s.replace(TOMBSTONE, 0);
         self.live -= 1;
         self.tombstones += 1;
-        self.purge_run(slot);
+        self.purge_run(index);
         Some(old)
     }
 
-    /// Empties every tombstone of the run of occupied slots around `at`
-    /// that no entry's probe path (home slot .. its slot) runs over. A
+    /// Empties every tombstone of the run of occupied cells around `at`
+    /// that no entry's probe path (home cell .. its cell) runs over. A
     /// reader looking for a key walks only its path, so it never stops
-    /// early at such a slot.
+    /// early at such a cell.
     fn purge_run(&mut self, at: usize) {
         let map = &*self.map;
         let mask = map.mask;
-        let occupied = |i: usize| map.slots[i].key.load(Relaxed) != EMPTY;
+        let occupied = |i: usize| map.cells[i].key.load(Relaxed) != EMPTY;
         let mut start = at;
         for _ in 0..PURGE_SCAN {
             let before = start.wrapping_sub(1) & mask;
@@ -270,12 +270,12 @@ impl MapWriter {
         }
         let mut t = start;
         for _ in 0..2 * PURGE_SCAN {
-            let key = map.slots[t].key.load(Relaxed);
+            let key = map.cells[t].key.load(Relaxed);
             if key == EMPTY {
                 break;
             }
             if key == TOMBSTONE && !self.covered(t) {
-                map.slots[t].replace(EMPTY, 0);
+                map.cells[t].replace(EMPTY, 0);
                 self.tombstones -= 1;
             }
             t = (t + 1) & mask;
@@ -290,7 +290,7 @@ impl MapWriter {
         let mask = map.mask;
         let mut q = (t + 1) & mask;
         for _ in 0..PURGE_SCAN {
-            let key = map.slots[q].key.load(Relaxed);
+            let key = map.cells[q].key.load(Relaxed);
             if key == EMPTY {
                 return false;
             }
@@ -305,9 +305,9 @@ impl MapWriter {
         true
     }
 
-    /// Updates the value of a live slot in place.
-    pub fn set_value_at(&mut self, slot: usize, value: u64) {
-        self.map.slots[slot].value.store(value, Release);
+    /// Updates the value of a live cell in place.
+    pub fn set_value_at(&mut self, index: usize, value: u64) {
+        self.map.cells[index].value.store(value, Release);
     }
 }
 
@@ -358,9 +358,9 @@ mod tests {
     }
 
     #[test]
-    fn churn_leaves_empty_slots_so_misses_stay_short() {
+    fn churn_leaves_empty_cells_so_misses_stay_short() {
         // Random churn at up to half load: without purging, tombstones
-        // take every empty slot and a miss scans the whole map.
+        // take every empty cell and a miss scans the whole map.
         let (map, mut w) = MapWriter::new(1024);
         let mut live = std::collections::VecDeque::new();
         let mut x = 0x2545_f491_4f6c_dd1du64;
@@ -383,17 +383,17 @@ mod tests {
             assert!(map.get(key).is_some(), "purging lost a live key");
         }
         let empty = (0..map.capacity())
-            .filter(|&s| map.slots[s].key.load(Relaxed) == EMPTY)
+            .filter(|&s| map.cells[s].key.load(Relaxed) == EMPTY)
             .count();
         assert!(
             empty > map.capacity() / 4,
-            "{empty} empty slots, {} tombstones",
+            "{empty} empty cells, {} tombstones",
             w.tombstones()
         );
         assert_eq!(
             w.tombstones(),
             (0..map.capacity())
-                .filter(|&s| map.slots[s].key.load(Relaxed) == TOMBSTONE)
+                .filter(|&s| map.cells[s].key.load(Relaxed) == TOMBSTONE)
                 .count()
         );
     }
@@ -440,9 +440,9 @@ mod tests {
         let (map, mut w) = MapWriter::new(8);
         w.insert(k(7), 70, 1).unwrap();
         let hit = map.get(k(7)).unwrap();
-        assert_eq!(map.seen(hit.slot), 1);
-        map.touch(hit.slot, 9);
-        assert_eq!(map.seen(hit.slot), 9);
+        assert_eq!(map.seen(hit.index), 1);
+        map.touch(hit.index, 9);
+        assert_eq!(map.seen(hit.index), 9);
         let live: Vec<_> = (0..map.capacity())
             .filter_map(|s| map.entry_at(s))
             .collect();
@@ -452,7 +452,7 @@ mod tests {
     #[test]
     fn concurrent_readers_never_see_a_foreign_value() {
         // Values always equal their key's low bits; a reader must never see
-        // otherwise, even while slots are removed and reused under it.
+        // otherwise, even while cells are removed and reused under it.
         let (map, mut w) = MapWriter::new(64);
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let readers: Vec<_> = (0..2)

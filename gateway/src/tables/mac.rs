@@ -7,13 +7,14 @@
 
 use super::atomic_map::{AtomicMap, Hit, KEY_TAG};
 use super::tunnel::TunnelId;
-use crate::wire::MacBytes;
+use crate::types::{PortId, VniSlot};
+use crate::wire::Mac;
 
 /// Where a MAC lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MacDest {
     /// Behind a physical port, on one of the VNI's bindings there.
-    Local { port: u8, vlan: Option<u16> },
+    Local { port: PortId, vlan: Option<u16> },
     /// Behind a remote VTEP, by its tunnel id (see `tables::tunnel`).
     Remote { tunnel: TunnelId },
 }
@@ -39,7 +40,7 @@ impl MacEntry {
             | match self.dest {
                 MacDest::Local { port, vlan } => {
                     KIND_LOCAL
-                        | u64::from(port)
+                        | u64::from(port.0)
                         | vlan.map_or(0, |v| TAGGED | (u64::from(v & 0xfff) << 8))
                 }
                 MacDest::Remote { tunnel } => KIND_REMOTE | tunnel.index() as u64,
@@ -50,7 +51,7 @@ impl MacEntry {
     pub fn decode(v: u64) -> Option<MacEntry> {
         let dest = match v & KIND_MASK {
             KIND_LOCAL => MacDest::Local {
-                port: v as u8,
+                port: PortId(v as u8),
                 vlan: (v & TAGGED != 0).then_some(((v >> 8) & 0xfff) as u16),
             },
             KIND_REMOTE => MacDest::Remote {
@@ -70,18 +71,18 @@ pub const MAX_VNI_SLOTS: usize = 1 << 15;
 
 /// The map key for a MAC in a VNI slot: tag bit, 15-bit slot, 48-bit MAC.
 #[inline]
-pub fn mac_key(vni_slot: u16, mac: &MacBytes) -> u64 {
+pub fn mac_key(vni_slot: VniSlot, mac: &Mac) -> u64 {
     let mut m = [0u8; 8];
-    m[2..].copy_from_slice(mac);
-    KEY_TAG | (u64::from(vni_slot & 0x7fff) << 48) | u64::from_be_bytes(m)
+    m[2..].copy_from_slice(&mac.0);
+    KEY_TAG | (u64::from(vni_slot.0 & 0x7fff) << 48) | u64::from_be_bytes(m)
 }
 
 /// Splits a key made by [`mac_key`].
-pub fn split_mac_key(key: u64) -> (u16, MacBytes) {
+pub fn split_mac_key(key: u64) -> (VniSlot, Mac) {
     let b = key.to_be_bytes();
-    let mut mac = [0u8; 6];
-    mac.copy_from_slice(&b[2..]);
-    (((key >> 48) & 0x7fff) as u16, mac)
+    let mut mac = Mac::ZERO;
+    mac.0.copy_from_slice(&b[2..]);
+    (VniSlot(((key >> 48) & 0x7fff) as u16), mac)
 }
 
 /// Readers' view of the MAC tables.
@@ -93,7 +94,8 @@ pub struct MacTable {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MacHit {
     pub entry: MacEntry,
-    pub slot: usize,
+    /// The map cell it lives in (not a VNI slot).
+    pub index: usize,
 }
 
 impl MacTable {
@@ -104,18 +106,18 @@ impl MacTable {
 
     /// Finds `mac` in a VNI slot.
     #[inline]
-    pub fn lookup(&self, vni_slot: u16, mac: &MacBytes) -> Option<MacHit> {
-        let Hit { value, slot } = self.map.get(mac_key(vni_slot, mac))?;
+    pub fn lookup(&self, vni_slot: VniSlot, mac: &Mac) -> Option<MacHit> {
+        let Hit { value, index } = self.map.get(mac_key(vni_slot, mac))?;
         Some(MacHit {
             entry: MacEntry::decode(value)?,
-            slot,
+            index,
         })
     }
 
-    /// Records that the entry in `slot` was seen at second `now`.
+    /// Records that the entry in map cell `index` was seen at second `now`.
     #[inline]
-    pub fn touch(&self, slot: usize, now: u32) {
-        self.map.touch(slot, now);
+    pub fn touch(&self, index: usize, now: u32) {
+        self.map.touch(index, now);
     }
 
     /// The underlying map (for scans by the API and the ager).
@@ -124,7 +126,7 @@ impl MacTable {
     }
 
     /// Every live entry: (VNI slot, MAC, entry, last seen second).
-    pub fn entries(&self) -> impl Iterator<Item = (u16, MacBytes, MacEntry, u32)> + '_ {
+    pub fn entries(&self) -> impl Iterator<Item = (VniSlot, Mac, MacEntry, u32)> + '_ {
         (0..self.map.capacity()).filter_map(|s| {
             let (k, v) = self.map.entry_at(s)?;
             let (vni_slot, mac) = split_mac_key(k);
@@ -142,14 +144,14 @@ mod tests {
         let cases = [
             MacEntry {
                 dest: MacDest::Local {
-                    port: 3,
+                    port: PortId(3),
                     vlan: Some(4094),
                 },
                 is_static: false,
             },
             MacEntry {
                 dest: MacDest::Local {
-                    port: 255,
+                    port: PortId(255),
                     vlan: None,
                 },
                 is_static: false,
@@ -175,9 +177,12 @@ mod tests {
 
     #[test]
     fn keys_separate_vnis_and_round_trip() {
-        let mac = [0x02, 0, 0, 0, 0, 1];
-        assert_ne!(mac_key(1, &mac), mac_key(2, &mac));
-        assert_eq!(split_mac_key(mac_key(0x7fff, &mac)), (0x7fff, mac));
-        assert_ne!(mac_key(0, &[0; 6]) & KEY_TAG, 0);
+        let mac = Mac([0x02, 0, 0, 0, 0, 1]);
+        assert_ne!(mac_key(VniSlot(1), &mac), mac_key(VniSlot(2), &mac));
+        assert_eq!(
+            split_mac_key(mac_key(VniSlot(0x7fff), &mac)),
+            (VniSlot(0x7fff), mac)
+        );
+        assert_ne!(mac_key(VniSlot(0), &Mac([0; 6])) & KEY_TAG, 0);
     }
 }

@@ -12,7 +12,7 @@
 //! references (see [`TunnelWriter::add_ref`]).
 
 use super::atomic_map::{AtomicMap, MapWriter, KEY_TAG};
-use crate::wire::MacBytes;
+use crate::wire::Mac;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering::*};
 use std::sync::Arc;
@@ -109,7 +109,7 @@ pub enum NextHop {
     /// Known to the control thread, resolution in progress.
     Pending,
     /// Outer destination MAC of the tunnel `tunnel`.
-    Resolved { mac: MacBytes, tunnel: TunnelId },
+    Resolved { mac: Mac, tunnel: TunnelId },
 }
 
 const RESOLVED: u64 = 1 << 63;
@@ -124,12 +124,12 @@ pub struct TunnelState(u64);
 impl TunnelState {
     /// The next-hop MAC, once resolved.
     #[inline]
-    pub fn mac(self) -> Option<MacBytes> {
+    pub fn mac(self) -> Option<Mac> {
         if self.0 & RESOLVED == 0 {
             return None;
         }
         let b = self.0.to_be_bytes();
-        Some([b[2], b[3], b[4], b[5], b[6], b[7]])
+        Some(Mac([b[2], b[3], b[4], b[5], b[6], b[7]]))
     }
 
     /// The raw word (a cache key: equal words mean the same rewrite).
@@ -142,11 +142,11 @@ impl TunnelState {
         (self.0 >> 48) & 0x7fff
     }
 
-    fn with_mac(incarnation: u64, mac: Option<MacBytes>) -> TunnelState {
+    fn with_mac(incarnation: u64, mac: Option<Mac>) -> TunnelState {
         let inc = (incarnation & 0x7fff) << 48;
         TunnelState(mac.map_or(inc, |m| {
             let mut b = [0u8; 8];
-            b[2..].copy_from_slice(&m);
+            b[2..].copy_from_slice(&m.0);
             RESOLVED | inc | (u64::from_be_bytes(b) & MAC_MASK)
         }))
     }
@@ -352,7 +352,7 @@ impl TunnelWriter {
     }
 
     /// Sets tunnel `id`'s next-hop MAC (None: unresolved).
-    pub fn set_mac(&mut self, id: TunnelId, mac: Option<MacBytes>) {
+    pub fn set_mac(&mut self, id: TunnelId, mac: Option<Mac>) {
         let e = &self.table.entries[id.index()];
         let inc = TunnelState(e.state.load(Relaxed)).incarnation();
         e.state.store(TunnelState::with_mac(inc, mac).0, Release);
@@ -423,7 +423,7 @@ mod tests {
         assert_eq!(t.lookup(A), None);
         let id = w.intern(A.into(), 0).unwrap();
         assert_eq!(t.lookup(A), Some(NextHop::Pending));
-        let mac = [2, 0, 0, 0, 0, 9];
+        let mac = Mac([2, 0, 0, 0, 0, 9]);
         w.set_mac(id, Some(mac));
         assert_eq!(t.lookup(A), Some(NextHop::Resolved { mac, tunnel: id }));
         assert_eq!(t.state(id).mac(), Some(mac));

@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 
 use super::ethernet::{parse_l2, EthernetFrame, ETHERTYPE_ARP};
 use super::{
-    get_ipv4, get_mac, get_u16, head_mut, put_bytes, put_ipv4, put_mac, put_u16, MacBytes, Result,
+    get_ipv4, get_mac, get_u16, head_mut, put_bytes, put_ipv4, put_mac, put_u16, Mac, Result,
     WireError,
 };
 
@@ -69,7 +69,7 @@ impl<T: AsRef<[u8]>> ArpPacket<T> {
     }
 
     #[inline]
-    pub fn sender_mac(&self) -> MacBytes {
+    pub fn sender_mac(&self) -> Mac {
         get_mac(self.buffer.as_ref(), 8)
     }
 
@@ -79,7 +79,7 @@ impl<T: AsRef<[u8]>> ArpPacket<T> {
     }
 
     #[inline]
-    pub fn target_mac(&self) -> MacBytes {
+    pub fn target_mac(&self) -> Mac {
         get_mac(self.buffer.as_ref(), 18)
     }
 
@@ -102,7 +102,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> ArpPacket<T> {
     }
 
     #[inline]
-    pub fn set_sender_mac(&mut self, mac: MacBytes) {
+    pub fn set_sender_mac(&mut self, mac: Mac) {
         put_mac(self.buffer.as_mut(), 8, mac)
     }
 
@@ -112,7 +112,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> ArpPacket<T> {
     }
 
     #[inline]
-    pub fn set_target_mac(&mut self, mac: MacBytes) {
+    pub fn set_target_mac(&mut self, mac: Mac) {
         put_mac(self.buffer.as_mut(), 18, mac)
     }
 
@@ -122,26 +122,32 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> ArpPacket<T> {
     }
 }
 
-/// Writes a complete 28-byte Ethernet/IPv4 ARP body into `buf[..28]`.
-///
-/// # Panics
-/// If `buf` is shorter than [`ARP_LEN`].
-#[inline]
-pub fn build_arp(
-    buf: &mut [u8],
-    op: u16,
-    sender_mac: MacBytes,
-    sender_ip: Ipv4Addr,
-    target_mac: MacBytes,
-    target_ip: Ipv4Addr,
-) {
-    let mut p = ArpPacket::new_unchecked(&mut head_mut::<ARP_LEN>(buf)[..]);
-    p.set_fixed_fields();
-    p.set_operation(op);
-    p.set_sender_mac(sender_mac);
-    p.set_sender_ip(sender_ip);
-    p.set_target_mac(target_mac);
-    p.set_target_ip(target_ip);
+/// An Ethernet/IPv4 ARP message, as smoltcp's `ArpRepr`: the fields a
+/// builder names instead of passing them by position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArpRepr {
+    pub op: u16,
+    pub sender_mac: Mac,
+    pub sender_ip: Ipv4Addr,
+    pub target_mac: Mac,
+    pub target_ip: Ipv4Addr,
+}
+
+impl ArpRepr {
+    /// Writes the complete 28-byte ARP body into `buf[..28]`.
+    ///
+    /// # Panics
+    /// If `buf` is shorter than [`ARP_LEN`].
+    #[inline]
+    pub fn emit(&self, buf: &mut [u8]) {
+        let mut p = ArpPacket::new_unchecked(&mut head_mut::<ARP_LEN>(buf)[..]);
+        p.set_fixed_fields();
+        p.set_operation(self.op);
+        p.set_sender_mac(self.sender_mac);
+        p.set_sender_ip(self.sender_ip);
+        p.set_target_mac(self.target_mac);
+        p.set_target_ip(self.target_ip);
+    }
 }
 
 /// Rewrites a whole Ethernet (+ optional 802.1Q tag) + ARP request frame in
@@ -151,7 +157,7 @@ pub fn build_arp(
 /// `Malformed` if the frame is not an ARP request; `Truncated` if short.
 /// The frame is left untouched on error.
 #[inline]
-pub fn turn_request_into_reply(frame: &mut [u8], our_mac: MacBytes) -> Result<()> {
+pub fn turn_request_into_reply(frame: &mut [u8], our_mac: Mac) -> Result<()> {
     let l2 = parse_l2(frame)?;
     if l2.ethertype != ETHERTYPE_ARP {
         return Err(WireError::Malformed);
@@ -178,11 +184,11 @@ pub fn turn_request_into_reply(frame: &mut [u8], our_mac: MacBytes) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::super::testdata::{INNER, VXLAN_ARP, VXLAN_ICMP};
-    use super::super::BROADCAST_MAC;
+    use super::super::{Mac, BROADCAST_MAC};
     use super::*;
 
-    const REQUESTER: MacBytes = [0x02, 0x42, 0xac, 0x11, 0x00, 0x02];
-    const OURS: MacBytes = [0x02, 0x00, 0x5e, 0x00, 0x01, 0x01];
+    const REQUESTER: Mac = Mac([0x02, 0x42, 0xac, 0x11, 0x00, 0x02]);
+    const OURS: Mac = Mac([0x02, 0x00, 0x5e, 0x00, 0x01, 0x01]);
 
     #[test]
     fn parses_captured_request() {
@@ -221,7 +227,14 @@ mod tests {
     fn build_then_parse() {
         let mut buf = [0xaau8; 30];
         let (sip, tip) = (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(192, 0, 2, 9));
-        build_arp(&mut buf, ARP_REPLY, OURS, sip, REQUESTER, tip);
+        ArpRepr {
+            op: ARP_REPLY,
+            sender_mac: OURS,
+            sender_ip: sip,
+            target_mac: REQUESTER,
+            target_ip: tip,
+        }
+        .emit(&mut buf);
         assert_eq!(buf[28..], [0xaa, 0xaa]);
         let a = ArpPacket::new_checked(&buf[..]).unwrap();
         assert_eq!(a.operation(), ARP_REPLY);

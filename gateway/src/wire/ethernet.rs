@@ -4,7 +4,7 @@
 //! the pipeline uses on received frames: it also accepts one 802.1Q tag and
 //! rejects stacked tags (QinQ), which this gateway does not terminate.
 
-use super::{get_mac, get_u16, put_mac, put_u16, MacBytes, Result, WireError};
+use super::{get_mac, get_u16, put_mac, put_u16, Mac, Result, WireError};
 use super::{tail, tail_mut};
 
 pub const HEADER_LEN: usize = 14;
@@ -46,12 +46,12 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
     }
 
     #[inline]
-    pub fn dst(&self) -> MacBytes {
+    pub fn dst(&self) -> Mac {
         get_mac(self.buffer.as_ref(), 0)
     }
 
     #[inline]
-    pub fn src(&self) -> MacBytes {
+    pub fn src(&self) -> Mac {
         get_mac(self.buffer.as_ref(), 6)
     }
 
@@ -69,12 +69,12 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> EthernetFrame<T> {
     #[inline]
-    pub fn set_dst(&mut self, mac: MacBytes) {
+    pub fn set_dst(&mut self, mac: Mac) {
         put_mac(self.buffer.as_mut(), 0, mac)
     }
 
     #[inline]
-    pub fn set_src(&mut self, mac: MacBytes) {
+    pub fn set_src(&mut self, mac: Mac) {
         put_mac(self.buffer.as_mut(), 6, mac)
     }
 
@@ -125,8 +125,8 @@ pub fn vlan_tci(pcp: u8, dei: bool, vid: u16) -> u16 {
 /// The parsed L2 header of a received frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct L2Header {
-    pub dst: MacBytes,
-    pub src: MacBytes,
+    pub dst: Mac,
+    pub src: Mac,
     /// The 802.1Q tag, if the frame carried one.
     pub vlan: Option<VlanTag>,
     /// The ethertype after any VLAN tag.
@@ -174,8 +174,8 @@ mod tests {
     use super::super::testdata::{INNER, VXLAN_ARP, VXLAN_ICMP};
     use super::*;
 
-    const OUTER_DST: MacBytes = [0x52, 0x54, 0x00, 0xab, 0xcd, 0xef];
-    const OUTER_SRC: MacBytes = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
+    const OUTER_DST: Mac = Mac([0x52, 0x54, 0x00, 0xab, 0xcd, 0xef]);
+    const OUTER_SRC: Mac = Mac([0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
 
     /// A tagged ARP frame: VID 100, PCP 5, DEI set.
     fn tagged() -> Vec<u8> {

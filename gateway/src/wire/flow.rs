@@ -136,7 +136,7 @@ pub fn source_port(hash: u32, min: u16, max: u16) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::super::ethernet::{ETHERTYPE_ARP, ETHERTYPE_VLAN};
-    use super::super::ipv4::write_ipv4_header;
+    use super::super::ipv4::Ipv4Repr;
     use super::super::testdata::{INNER, VXLAN_ARP, VXLAN_ICMP, VXLAN_NS, VXLAN_UDP};
     use super::super::udp::write_udp_header;
     use super::*;
@@ -158,7 +158,16 @@ mod tests {
         f[..12].copy_from_slice(&VXLAN_UDP[INNER..INNER + 12]);
         f[12..14].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
         let (s, d) = (Ipv4Addr::from(src), Ipv4Addr::from(dst));
-        write_ipv4_header(&mut f[14..], s, d, proto, 64, true, 1, 8 + extra.len());
+        Ipv4Repr {
+            src: s,
+            dst: d,
+            protocol: proto,
+            ttl: 64,
+            dont_frag: true,
+            ident: 1,
+            payload_len: 8 + extra.len(),
+        }
+        .emit(&mut f[14..]);
         write_udp_header(&mut f[34..], sport, dport, extra.len());
         f.extend_from_slice(extra);
         f

@@ -261,7 +261,16 @@ mod tests {
         let icmp = [ECHO_REQUEST, 0, 0xf7, 0xff, 0, 0, 0, 0];
         let mut pkt = vec![0u8; 20];
         let (a, b) = (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(192, 0, 2, 10));
-        crate::wire::write_ipv4_header(&mut pkt, a, b, PROTO_ICMP, 64, false, 1, icmp.len());
+        crate::wire::Ipv4Repr {
+            src: a,
+            dst: b,
+            protocol: PROTO_ICMP,
+            ttl: 64,
+            dont_frag: false,
+            ident: 1,
+            payload_len: icmp.len(),
+        }
+        .emit(&mut pkt);
         pkt.extend_from_slice(&icmp);
         turn_echo_request_into_reply(&mut pkt).unwrap();
         let i = Icmpv4Packet::new_checked(&pkt[20..]).unwrap();

@@ -4,7 +4,7 @@
 //! (Ethernet, IPv4 with the Router Alert option and TTL 1, IGMP).
 
 use super::ipv4::checksum;
-use super::{MacBytes, Result, WireError};
+use super::{Mac, Result, WireError};
 use std::net::Ipv4Addr;
 
 /// IPv4 protocol number of IGMP.
@@ -162,21 +162,21 @@ impl Message {
 
 /// The Ethernet address IPv4 multicast `group` maps to (RFC 1112 section
 /// 6.4): 01:00:5e and the low 23 bits of the group.
-pub fn multicast_mac(group: Ipv4Addr) -> MacBytes {
+pub fn multicast_mac(group: Ipv4Addr) -> Mac {
     let [_, b, c, d] = group.octets();
-    [0x01, 0x00, 0x5e, b & 0x7f, c, d]
+    Mac([0x01, 0x00, 0x5e, b & 0x7f, c, d])
 }
 
 /// A whole frame carrying `msg` from (`src_mac`, `src_ip`): IPv4 with TTL 1,
 /// precedence "internetwork control" and the Router Alert option, so
 /// routers look at it (RFC 2236 section 2, RFC 3376 section 4).
-pub fn frame(src_mac: MacBytes, src_ip: Ipv4Addr, ident: u16, msg: &Message) -> Vec<u8> {
+pub fn frame(src_mac: Mac, src_ip: Ipv4Addr, ident: u16, msg: &Message) -> Vec<u8> {
     let igmp = msg.igmp_bytes();
     let dst = msg.destination();
     let total = u16::try_from(24 + igmp.len()).unwrap_or(u16::MAX);
     let mut f = Vec::with_capacity(14 + usize::from(total));
-    f.extend_from_slice(&multicast_mac(dst));
-    f.extend_from_slice(&src_mac);
+    f.extend_from_slice(&multicast_mac(dst).0);
+    f.extend_from_slice(&src_mac.0);
     f.extend_from_slice(&0x0800u16.to_be_bytes());
     let mut ip = [0u8; 24];
     ip[0] = 0x46; // version 4, 6 words: one option word
@@ -281,7 +281,7 @@ mod tests {
     fn frames_carry_router_alert_and_ttl_1() {
         let g = Ipv4Addr::new(239, 129, 1, 1);
         let src = Ipv4Addr::new(192, 0, 2, 10);
-        let f = frame([2, 0, 0, 0, 0, 1], src, 7, &Message::V2Report(g));
+        let f = frame(Mac([2, 0, 0, 0, 0, 1]), src, 7, &Message::V2Report(g));
         assert_eq!(
             &f[..6],
             &[0x01, 0x00, 0x5e, 0x01, 0x01, 0x01],

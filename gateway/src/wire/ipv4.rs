@@ -273,40 +273,46 @@ pub fn checksum(data: &[u8]) -> u16 {
     !(sum as u16)
 }
 
-/// Writes a 20-byte IPv4 header (no options, DSCP/ECN 0, offset 0) with a
-/// correct checksum into `buf[..20]`.
-///
-/// # Panics
-/// If `buf` is shorter than 20 bytes or `payload_len` exceeds 65515.
-#[inline]
-#[allow(clippy::too_many_arguments)]
-pub fn write_ipv4_header(
-    buf: &mut [u8],
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
-    proto: u8,
-    ttl: u8,
-    dont_frag: bool,
-    ident: u16,
-    payload_len: usize,
-) {
-    assert!(
-        payload_len <= usize::from(u16::MAX) - HEADER_LEN,
-        "IPv4 payload too long"
-    );
-    let h = head_mut::<HEADER_LEN>(buf);
-    h[0] = 0x45;
-    h[1] = 0;
-    put_u16(h, 2, (HEADER_LEN + payload_len) as u16);
-    put_u16(h, 4, ident);
-    put_u16(h, 6, if dont_frag { FLAG_DF } else { 0 });
-    h[8] = ttl;
-    h[9] = proto;
-    put_u16(h, 10, 0);
-    put_ipv4(h, 12, src);
-    put_ipv4(h, 16, dst);
-    let sum = checksum(&h[..]);
-    put_u16(h, 10, sum);
+/// The fields of an IPv4 header the gateway builds (20 bytes: no options,
+/// DSCP/ECN 0, not a fragment), as smoltcp's `Ipv4Repr`: named fields
+/// instead of a writer with eight positional arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ipv4Repr {
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    pub protocol: u8,
+    pub ttl: u8,
+    pub dont_frag: bool,
+    pub ident: u16,
+    /// Bytes after the header.
+    pub payload_len: usize,
+}
+
+impl Ipv4Repr {
+    /// Writes the header, with a correct checksum, into `buf[..20]`.
+    ///
+    /// # Panics
+    /// If `buf` is shorter than 20 bytes or `payload_len` exceeds 65515.
+    #[inline]
+    pub fn emit(&self, buf: &mut [u8]) {
+        assert!(
+            self.payload_len <= usize::from(u16::MAX) - HEADER_LEN,
+            "IPv4 payload too long"
+        );
+        let h = head_mut::<HEADER_LEN>(buf);
+        h[0] = 0x45;
+        h[1] = 0;
+        put_u16(h, 2, (HEADER_LEN + self.payload_len) as u16);
+        put_u16(h, 4, self.ident);
+        put_u16(h, 6, if self.dont_frag { FLAG_DF } else { 0 });
+        h[8] = self.ttl;
+        h[9] = self.protocol;
+        put_u16(h, 10, 0);
+        put_ipv4(h, 12, self.src);
+        put_ipv4(h, 16, self.dst);
+        let sum = checksum(&h[..]);
+        put_u16(h, 10, sum);
+    }
 }
 
 #[cfg(test)]
@@ -460,7 +466,16 @@ mod tests {
             Ipv4Addr::new(192, 168, 50, 1),
             Ipv4Addr::new(192, 168, 50, 2),
         );
-        write_ipv4_header(&mut buf, src, dst, PROTO_UDP, 64, true, 0x1234, 8);
+        let repr = Ipv4Repr {
+            src,
+            dst,
+            protocol: PROTO_UDP,
+            ttl: 64,
+            dont_frag: true,
+            ident: 0x1234,
+            payload_len: 8,
+        };
+        repr.emit(&mut buf);
         let p = Ipv4Packet::new_checked(&buf[..]).unwrap();
         assert_eq!(
             (p.version(), p.header_len(), p.dscp_ecn(), p.total_len()),
@@ -472,7 +487,13 @@ mod tests {
         assert!(p.verify_checksum());
         assert_eq!(p.payload().len(), 8);
         // Same header fields as the capture give the captured checksum.
-        write_ipv4_header(&mut buf, src, dst, PROTO_UDP, 64, false, 0xda59, 114);
+        Ipv4Repr {
+            dont_frag: false,
+            ident: 0xda59,
+            payload_len: 114,
+            ..repr
+        }
+        .emit(&mut buf);
         assert_eq!(&buf[..20], &VXLAN_ICMP[14..34]);
     }
 }

@@ -10,7 +10,7 @@
 //! this process wrote itself; on a buffer too short for a field its
 //! accessors read zeros and its setters write nothing (and panic in debug
 //! builds, where that is a bug in the caller). Builders (`write_*`,
-//! `build_arp`) assert that the caller's buffer is long enough.
+//! `Repr::emit`) assert that the caller's buffer is long enough.
 //!
 //! Nothing here indexes, unwraps or calls `panic!` (the lints below,
 //! tests exempt): a frame from the network cannot make a parser panic.
@@ -50,14 +50,14 @@ mod testdata;
 use core::fmt;
 use std::net::Ipv4Addr;
 
-pub use arp::{build_arp, turn_request_into_reply, ArpPacket, ARP_LEN, ARP_REPLY, ARP_REQUEST};
+pub use arp::{turn_request_into_reply, ArpPacket, ArpRepr, ARP_LEN, ARP_REPLY, ARP_REQUEST};
 pub use ethernet::{
     parse_l2, vlan_tci, EthernetFrame, L2Header, VlanTag, ETHERTYPE_ARP, ETHERTYPE_IPV4,
     ETHERTYPE_IPV6, ETHERTYPE_QINQ, ETHERTYPE_VLAN,
 };
 pub use flow::{inner_flow_hash, source_port};
 pub use icmpv4::{turn_echo_request_into_reply, Icmpv4Packet};
-pub use ipv4::{checksum, write_ipv4_header, Ipv4Packet, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
+pub use ipv4::{checksum, Ipv4Packet, Ipv4Repr, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 pub use ipv6::Ipv6Packet;
 pub use udp::{write_udp_header, UdpPacket};
 pub use vxlan::{write_vxlan_header, VxlanHeader};
@@ -86,17 +86,10 @@ impl std::error::Error for WireError {}
 /// Result of the checked constructors and parsers.
 pub type Result<T> = core::result::Result<T, WireError>;
 
-/// An Ethernet MAC address as raw bytes.
-pub type MacBytes = [u8; 6];
-
 /// `ff:ff:ff:ff:ff:ff`.
-pub const BROADCAST_MAC: MacBytes = [0xff; 6];
+pub const BROADCAST_MAC: Mac = Mac::BROADCAST;
 
-/// True for group addresses (I/G bit set), which includes broadcast.
-#[inline]
-pub fn is_multicast_mac(mac: &MacBytes) -> bool {
-    mac[0] & 0x01 != 0
-}
+pub use crate::types::Mac;
 
 // Field helpers shared by the views. `new_checked` proved the buffer long
 // enough for every fixed field, so the bounds checks here never fail for a
@@ -195,13 +188,13 @@ fn put_u16(b: &mut [u8], at: usize, v: u16) {
 }
 
 #[inline]
-fn get_mac(b: &[u8], at: usize) -> MacBytes {
-    get_array(b, at)
+fn get_mac(b: &[u8], at: usize) -> Mac {
+    Mac(get_array(b, at))
 }
 
 #[inline]
-fn put_mac(b: &mut [u8], at: usize, mac: MacBytes) {
-    put_bytes(b, at, &mac);
+fn put_mac(b: &mut [u8], at: usize, mac: Mac) {
+    put_bytes(b, at, &mac.0);
 }
 
 #[inline]
@@ -220,10 +213,10 @@ mod tests {
 
     #[test]
     fn mac_helpers_and_error_display() {
-        assert!(is_multicast_mac(&BROADCAST_MAC));
-        assert!(is_multicast_mac(&[0x01, 0x00, 0x5e, 0, 0, 1]));
-        assert!(is_multicast_mac(&[0x33, 0x33, 0, 0, 0, 1]));
-        assert!(!is_multicast_mac(&[0x02, 0x42, 0xac, 0x11, 0, 2]));
+        assert!(BROADCAST_MAC.is_multicast());
+        assert!(Mac([0x01, 0x00, 0x5e, 0, 0, 1]).is_multicast());
+        assert!(Mac([0x33, 0x33, 0, 0, 0, 1]).is_multicast());
+        assert!(!Mac([0x02, 0x42, 0xac, 0x11, 0, 2]).is_multicast());
         assert_eq!(WireError::Truncated.to_string(), "truncated packet");
         assert_eq!(WireError::Malformed.to_string(), "malformed packet");
     }
@@ -305,7 +298,7 @@ mod tests {
             );
         }
         let mut copy = buf.to_vec();
-        let _ = turn_request_into_reply(&mut copy, [2, 0, 0, 0, 0, 1]);
+        let _ = turn_request_into_reply(&mut copy, Mac([2, 0, 0, 0, 0, 1]));
         let mut copy = buf.to_vec();
         let _ = turn_echo_request_into_reply(&mut copy);
     }

@@ -77,8 +77,8 @@ pub async fn macs(
                 }
             };
             Some(MacView {
-                vni: id,
-                mac: MacAddr(m),
+                vni: id.get(),
+                mac: MacAddr(m.0),
                 kind: if entry.is_static { "static" } else { "learned" },
                 port,
                 vlan,
@@ -187,7 +187,7 @@ pub async fn vteps(State(s): State<AppState>) -> Json<Vec<VtepView>> {
                 (_, None) => ("unreachable", None),
                 (None, _) => ("unknown", None),
                 (Some((NextHop::Pending, _)), _) => ("pending", None),
-                (Some((NextHop::Resolved { mac, .. }, _)), _) => ("resolved", Some(MacAddr(*mac))),
+                (Some((NextHop::Resolved { mac, .. }, _)), _) => ("resolved", Some(MacAddr(mac.0))),
             };
             let config = &snap.config.vni;
             VtepView {

@@ -1,5 +1,5 @@
 use super::{error_paths, refused_unchanged};
-use crate::testkit::{Lab, CONFIG};
+use crate::testkit::{vni, Lab, CONFIG};
 use serde_json::json;
 use vtepgw_config::Config;
 
@@ -29,7 +29,7 @@ async fn whole_config_replacement() {
         r.json,
         json!({"generation": 2, "changed": true, "warnings": []})
     );
-    assert!(lab.shared.snapshot.load().vni_slot(200).is_some());
+    assert!(lab.shared.snapshot.load().vni_slot(vni(200)).is_some());
 
     // The same config again: accepted, nothing published.
     let r = lab.call("PUT", "/api/v1/config", &TOML, &text).await;

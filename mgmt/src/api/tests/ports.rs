@@ -1,5 +1,5 @@
 use super::refused_unchanged;
-use crate::testkit::Lab;
+use crate::testkit::{vni, Lab};
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -11,7 +11,7 @@ async fn vlan_bindings() {
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.location.as_deref(), Some("/api/v1/ports/phys0/vlans/20"));
     let snap = lab.shared.snapshot.load();
-    assert_eq!(snap.ports[1].vni_slot(Some(20)), snap.vni_slot(200));
+    assert_eq!(snap.ports[1].vni_slot(Some(20)), snap.vni_slot(vni(200)));
     let r = lab.get(uri).await;
     assert_eq!(
         r.json,
@@ -71,7 +71,7 @@ async fn port_settings() {
     assert_eq!(r.json["vlans"], json!([]), "PUT replaces the bindings");
     let snap = lab.shared.snapshot.load();
     assert_eq!(snap.ports[1].mtu, 1400);
-    assert_eq!(snap.ports[1].vni_slot(None), snap.vni_slot(100));
+    assert_eq!(snap.ports[1].vni_slot(None), snap.vni_slot(vni(100)));
 
     let patch = json!({"untagged_vni": null, "vlans": [{"vlan": 10, "vni": 100}]});
     let r = lab.send("PATCH", "/api/v1/ports/phys0", patch).await;

@@ -1,5 +1,5 @@
 use super::refused_unchanged;
-use crate::testkit::Lab;
+use crate::testkit::{vni, Lab};
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -13,7 +13,10 @@ async fn vni_lifecycle() {
     assert_eq!(r.json["learning"], true, "defaults filled in");
     let snap = lab.shared.snapshot.load_full();
     assert_eq!(snap.generation, 2);
-    assert!(snap.vni_slot(200).is_some(), "the data plane has VNI 200");
+    assert!(
+        snap.vni_slot(vni(200)).is_some(),
+        "the data plane has VNI 200"
+    );
 
     let r = lab.get("/api/v1/vnis/200").await;
     assert_eq!(r.json["flood"], json!(["192.0.2.1"]));
@@ -38,13 +41,13 @@ async fn vni_lifecycle() {
         (&json!(false), &json!(10))
     );
     let snap = lab.shared.snapshot.load_full();
-    assert!(!snap.vni(snap.vni_slot(200).unwrap()).unwrap().learning);
+    assert!(!snap.vni(snap.vni_slot(vni(200)).unwrap()).unwrap().learning);
 
     let r = lab.call("DELETE", "/api/v1/vnis/200", &[], "").await;
     assert_eq!(r.status, 204);
     assert_eq!(r.generation, Some(5));
     lab.settle();
-    assert!(lab.shared.snapshot.load().vni_slot(200).is_none());
+    assert!(lab.shared.snapshot.load().vni_slot(vni(200)).is_none());
     let r = lab.get("/api/v1/vnis/200").await;
     assert_eq!(r.status, 404);
     assert_eq!(r.json["errors"][0]["path"], "vni");
@@ -179,7 +182,7 @@ async fn replication_list() {
         .await;
     assert_eq!(r.status, 204);
     let snap = lab.shared.snapshot.load();
-    let plan = snap.vni(snap.vni_slot(100).unwrap()).unwrap();
+    let plan = snap.vni(snap.vni_slot(vni(100)).unwrap()).unwrap();
     let left: Vec<String> = plan.flood_vteps.iter().map(|ip| ip.to_string()).collect();
     assert_eq!(left, ["192.0.2.2", "192.0.2.3"]);
 }
