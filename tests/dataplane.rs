@@ -289,7 +289,7 @@ fn live_metrics_pass_promtool() {
     let lab = Lab::new();
     let gw = start(&lab);
     assert!(lab.ph.ping("203.0.113.1", 2));
-    let path = std::env::temp_dir().join(format!("vtepgw-metrics-{}.txt", unique_tag()));
+    let path = temp_path("metrics.txt");
     std::fs::write(&path, gw.metrics()).unwrap();
     let out = try_sh(&format!("promtool check metrics < {}", path.display()));
     assert!(out.is_ok(), "promtool: {out:?}");
@@ -302,7 +302,7 @@ fn a_bad_config_is_refused_before_dpdk_starts() {
         "vlans = [{ vlan = 10, vni = 100 }]",
         "vlans = [{ vlan = 10, vni = 101 }]",
     );
-    let path = std::env::temp_dir().join(format!("vtepgw-bad-{}.toml", unique_tag()));
+    let path = temp_path("bad.toml");
     std::fs::write(&path, config).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_vtepgw"))
         .args(["run", "--config"])
