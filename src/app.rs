@@ -248,7 +248,7 @@ pub fn run(config: Config, config_file: &Path) -> Result<()> {
     }
 
     let devices = Arc::new(DpdkDevices { ports, pool });
-    let applier = Applier::new(Some(config_file), usize::from(data_room));
+    let applier = Applier::new(config.clone(), Some(config_file), usize::from(data_room));
     let state = AppState::new(shared.clone(), devices.clone(), applier).with_token(token);
     let served = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -12,7 +12,7 @@ use crate::types::{PortId, Vni, VniSlot};
 use crate::wire::Mac;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
-use vtepgw_config::Config;
+use vtepgw_config::{Config, Igmp};
 
 /// Port index of the underlay port. Physical ports follow, in config order.
 pub const UNDERLAY_PORT: PortId = PortId(0);
@@ -139,8 +139,10 @@ pub struct Snapshot {
     /// out round-robin so a removed VNI's slot is reused as late as possible
     /// (a worker still on an older snapshot may briefly use it).
     slot_cursor: u16,
-    /// The configuration this was built from.
-    pub config: Config,
+    /// IGMP settings for the control thread's IGMP host. The config
+    /// document itself is not kept here: the management plane holds the
+    /// config of record, the data plane only what it compiled from it.
+    pub igmp: Igmp,
 }
 
 /// Why a config could not be compiled (beyond what config validation checks).
@@ -265,7 +267,7 @@ impl Snapshot {
             vni_index,
             groups,
             slot_cursor,
-            config: config.clone(),
+            igmp: config.igmp.clone(),
         })
     }
 

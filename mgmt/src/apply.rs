@@ -4,8 +4,10 @@
 //! Changes are serialised by a lock held only on the management runtime.
 
 use crate::live::restart_needed;
+use arc_swap::ArcSwap;
 use serde::Serialize;
 use std::path::PathBuf;
+use std::sync::Arc;
 use vtepgw_config::{Config, ConfigError, ConfigErrors, ConfigWarning};
 use vtepgw_gateway::shared::Shared;
 use vtepgw_gateway::snapshot::Snapshot;
@@ -96,6 +98,11 @@ impl From<ApplyError> for SaveError {
 /// Serialises and applies configuration changes.
 pub struct Applier {
     lock: tokio::sync::Mutex<()>,
+    /// The config of record (the data plane's snapshot keeps only what it
+    /// compiled from it). Replaced, under `lock`, just before the snapshot
+    /// built from it is published, so a reader that sees a generation sees
+    /// its config (or a newer one, whose changes an If-Match then refuses).
+    running: ArcSwap<Config>,
     pub(crate) config_file: Option<PathBuf>,
     data_room: usize,
 }
@@ -103,12 +110,18 @@ pub struct Applier {
 impl Applier {
     /// `config_file` is where `save` writes (the file given to `run`);
     /// `data_room` is the packet buffers' data room in bytes.
-    pub fn new(config_file: Option<PathBuf>, data_room: usize) -> Self {
+    pub fn new(running: Config, config_file: Option<PathBuf>, data_room: usize) -> Self {
         Applier {
             lock: tokio::sync::Mutex::new(()),
+            running: ArcSwap::from_pointee(running),
             config_file,
             data_room,
         }
+    }
+
+    /// The running config.
+    pub fn config(&self) -> Arc<Config> {
+        self.running.load_full()
     }
 
     /// Checks a candidate against the rules and the running config.
@@ -144,9 +157,10 @@ impl Applier {
         let _guard = self.lock.lock().await;
         let current = shared.snapshot.load_full();
         expected.check(current.generation)?;
-        let mut candidate = current.config.clone();
+        let running = self.running.load_full();
+        let mut candidate = running.as_ref().clone();
         let value = edit(&mut candidate)?;
-        if candidate == current.config {
+        if candidate == *running {
             let applied = Applied {
                 generation: current.generation,
                 changed: false,
@@ -155,7 +169,7 @@ impl Applier {
             return Ok((value, applied));
         }
         let warnings = candidate.validate().map_err(ApplyError::Invalid)?;
-        let refused = restart_needed(&current.config, &candidate, self.data_room);
+        let refused = restart_needed(&running, &candidate, self.data_room);
         if !refused.is_empty() {
             return Err(ApplyError::NeedsRestart(refused).into());
         }
@@ -163,6 +177,7 @@ impl Applier {
         let generation = current.generation + 1;
         let snapshot = Snapshot::build(&candidate, &macs, Some(&current), generation)
             .map_err(|e| ApplyError::Build(e.0))?;
+        self.running.store(Arc::new(candidate));
         shared.publish(snapshot);
         for w in &warnings {
             tracing::warn!("config: {w}");
@@ -193,7 +208,7 @@ impl Applier {
         let text = format!(
             "# Written by vtepgw (POST /api/v1/config/save), generation {}.\n{}",
             snapshot.generation,
-            snapshot.config.to_toml_string()
+            self.running.load().to_toml_string()
         );
         let target = path.clone();
         let written = tokio::task::spawn_blocking(move || write_durably(&target, &text))

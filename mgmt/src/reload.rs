@@ -71,10 +71,10 @@ mod tests {
     async fn a_good_file_is_applied_and_a_bad_one_changes_nothing() {
         let lab = Lab::new();
         let path = file(&format!("{CONFIG}\n[[vni]]\nid = 200\n"));
-        let applier = Applier::new(Some(path.clone()), DATA_ROOM);
+        let applier = Applier::new(lab.config(), Some(path.clone()), DATA_ROOM);
         let applied = applier.reload(&lab.shared).await.unwrap();
         assert_eq!((applied.generation, applied.changed), (2, true));
-        assert_eq!(lab.config().vni[1].id, 200);
+        assert_eq!(applier.config().vni[1].id, 200);
         // The same file again: nothing to publish.
         assert!(!applier.reload(&lab.shared).await.unwrap().changed);
 
@@ -95,7 +95,7 @@ mod tests {
             assert!(err.contains(needle), "{needle} not in {err}");
             assert!(err.contains(path.to_str().unwrap()), "{err}");
             assert_eq!(lab.generation(), 2, "{needle}: nothing applied");
-            assert_eq!(lab.config().vni.len(), 2);
+            assert_eq!(applier.config().vni.len(), 2);
         }
         std::fs::remove_file(&path).unwrap();
         assert!(applier

@@ -71,6 +71,7 @@ pub struct Lab {
     pub control: Control,
     pub worker: Worker<MemIo>,
     pub app: Router,
+    applier: Arc<Applier>,
     now_ms: u64,
 }
 
@@ -109,10 +110,11 @@ impl Lab {
         let state = AppState::new(
             shared.clone(),
             Arc::new(FakeDevices { ports }),
-            Applier::new(file, DATA_ROOM),
+            Applier::new(config, file, DATA_ROOM),
         )
         .with_token(token.map(String::from));
         Lab {
+            applier: state.applier.clone(),
             app: router(state),
             shared,
             control,
@@ -188,7 +190,7 @@ impl Lab {
 
     /// The running config.
     pub fn config(&self) -> Config {
-        self.shared.snapshot.load().config.clone()
+        self.applier.config().as_ref().clone()
     }
 
     pub fn generation(&self) -> u64 {

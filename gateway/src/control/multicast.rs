@@ -57,7 +57,7 @@ impl Multicast {
                 b
             });
         Multicast {
-            host: IgmpHost::new(&snap.config.igmp, seed),
+            host: IgmpHost::new(&snap.igmp, seed),
             frames,
             ident: 0,
             macs: Vec::new(),
@@ -76,7 +76,7 @@ impl Multicast {
 
     /// A new snapshot: new IGMP settings, joins and leaves, receive filter.
     pub(super) fn sync(&mut self, shared: &Shared, snap: &Snapshot, now_ms: u64) {
-        self.host.configure(&snap.config.igmp);
+        self.host.configure(&snap.igmp);
         let wanted: BTreeSet<Ipv4Addr> = snap.groups.iter().map(|g| g.addr).collect();
         self.host.set_groups(&wanted, now_ms);
         // Join before the filter changes, leave after: neither loses frames

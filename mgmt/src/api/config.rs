@@ -21,14 +21,14 @@ pub struct Format {
 
 /// `GET /api/v1/config[?format=toml]`.
 pub async fn get(State(s): State<AppState>, Query(q): Query<Format>) -> Result<Response, ApiError> {
-    let snapshot = s.shared.snapshot.load();
+    let running = s.applier.config();
     match q.format.as_deref() {
         Some("toml") => Ok((
             [(CONTENT_TYPE, "application/toml")],
-            snapshot.config.to_toml_string(),
+            running.to_toml_string(),
         )
             .into_response()),
-        None | Some("json") => Ok(Json(snapshot.config.clone()).into_response()),
+        None | Some("json") => Ok(Json(running.as_ref().clone()).into_response()),
         Some(other) => Err(ApiError::bad_request(
             "format",
             format!("\"{other}\" is not a format; use json or toml"),
@@ -59,8 +59,8 @@ pub async fn validate(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let candidate = body::config(&headers, &bytes)?;
-    let running = s.shared.snapshot.load();
-    Ok(Json(s.applier.verdict(&running.config, &candidate)).into_response())
+    let running = s.applier.config();
+    Ok(Json(s.applier.verdict(&running, &candidate)).into_response())
 }
 
 /// `POST /api/v1/config/save`: writes the running config to the file the

@@ -54,6 +54,7 @@ pub struct Groups {
 /// `GET /api/v1/groups`.
 pub async fn list(State(s): State<AppState>) -> Json<Groups> {
     let snap = s.shared.snapshot.load();
+    let running = s.applier.config();
     let view = s
         .shared
         .multicast
@@ -69,8 +70,7 @@ pub async fn list(State(s): State<AppState>) -> Json<Groups> {
             let status = view.groups.iter().find(|m| m.group == g.addr);
             GroupView {
                 group: g.addr,
-                vnis: snap
-                    .config
+                vnis: running
                     .vni
                     .iter()
                     .filter(|v| v.group == Some(g.addr))

@@ -25,12 +25,12 @@ fn find(config: &Config, name: &str) -> Result<usize> {
 
 /// `GET /api/v1/ports`.
 pub async fn list(State(s): State<AppState>) -> Json<Vec<PortConfig>> {
-    Json(s.shared.snapshot.load().config.port.clone())
+    Json(s.applier.config().port.clone())
 }
 
 /// `GET /api/v1/ports/{name}`.
 pub async fn get(State(s): State<AppState>, Path(name): Path<String>) -> Result<Json<PortConfig>> {
-    let config = &s.shared.snapshot.load().config;
+    let config = &s.applier.config();
     Ok(Json(config.port[find(config, &name)?].clone()))
 }
 
@@ -107,7 +107,7 @@ pub async fn vlans(
     State(s): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<Vec<VlanBinding>>> {
-    let config = &s.shared.snapshot.load().config;
+    let config = &s.applier.config();
     Ok(Json(config.port[find(config, &name)?].vlans.clone()))
 }
 
@@ -164,7 +164,7 @@ pub async fn remove_vlan(
 
 /// `GET /api/v1/underlay`.
 pub async fn underlay(State(s): State<AppState>) -> Json<Underlay> {
-    Json(s.shared.snapshot.load().config.underlay.clone())
+    Json(s.applier.config().underlay.clone())
 }
 
 /// Replaces the underlay settings with what `make` builds from them.

@@ -165,6 +165,7 @@ pub struct VtepView {
 /// hops and traffic.
 pub async fn vteps(State(s): State<AppState>) -> Json<Vec<VtepView>> {
     let snap = s.shared.snapshot.load();
+    let running = s.applier.config();
     let now = s.shared.clock.now();
     let traffic = totals::vteps(&s.shared);
     let table: BTreeMap<Ipv4Addr, (NextHop, u32)> = s
@@ -174,7 +175,7 @@ pub async fn vteps(State(s): State<AppState>) -> Json<Vec<VtepView>> {
         .filter_map(|(addr, nh, seen)| Some((addr.v4()?, (nh, seen))))
         .collect();
     let mut ips: BTreeSet<Ipv4Addr> = table.keys().copied().collect();
-    for v in &snap.config.vni {
+    for v in &running.vni {
         ips.extend(v.flood.iter().copied());
         ips.extend(v.static_macs.iter().map(|m| m.vtep));
     }
@@ -189,7 +190,7 @@ pub async fn vteps(State(s): State<AppState>) -> Json<Vec<VtepView>> {
                 (Some((NextHop::Pending, _)), _) => ("pending", None),
                 (Some((NextHop::Resolved { mac, .. }, _)), _) => ("resolved", Some(MacAddr(mac.0))),
             };
-            let config = &snap.config.vni;
+            let config = &running.vni;
             VtepView {
                 ip,
                 state,
@@ -216,5 +217,5 @@ pub async fn vteps(State(s): State<AppState>) -> Json<Vec<VtepView>> {
 /// `GET /api/v1/mtu`: per VNI, the overlay MTU, the underlay MTU, what the
 /// underlay needs and the margin.
 pub async fn mtu(State(s): State<AppState>) -> Json<Vec<vtepgw_config::mtu::VniMtu>> {
-    Json(vtepgw_config::mtu::report(&s.shared.snapshot.load().config))
+    Json(vtepgw_config::mtu::report(&s.applier.config()))
 }

@@ -39,12 +39,12 @@ pub(super) fn find(config: &Config, vni: u32) -> Result<usize> {
 
 /// `GET /api/v1/vnis`.
 pub async fn list(State(s): State<AppState>) -> Json<Vec<VniConfig>> {
-    Json(s.shared.snapshot.load().config.vni.clone())
+    Json(s.applier.config().vni.clone())
 }
 
 /// `GET /api/v1/vnis/{vni}`.
 pub async fn get(State(s): State<AppState>, Path(vni): Path<String>) -> Result<Json<VniConfig>> {
-    let config = &s.shared.snapshot.load().config;
+    let config = &s.applier.config();
     let i = find(config, parse_vni(&vni)?)?;
     Ok(Json(config.vni[i].clone()))
 }
@@ -148,7 +148,7 @@ pub struct VtepRef {
 
 /// `GET /api/v1/vnis/{vni}/vteps`: the replication (flood) list.
 pub async fn vteps(State(s): State<AppState>, Path(vni): Path<String>) -> Result<Response> {
-    let config = &s.shared.snapshot.load().config;
+    let config = &s.applier.config();
     let i = find(config, parse_vni(&vni)?)?;
     let list: Vec<VtepRef> = config.vni[i]
         .flood
@@ -207,7 +207,7 @@ pub async fn remove_vtep(
 
 /// `GET /api/v1/vnis/{vni}/static-macs`.
 pub async fn static_macs(State(s): State<AppState>, Path(vni): Path<String>) -> Result<Response> {
-    let config = &s.shared.snapshot.load().config;
+    let config = &s.applier.config();
     let i = find(config, parse_vni(&vni)?)?;
     Ok(Json(config.vni[i].static_macs.clone()).into_response())
 }
