@@ -82,9 +82,10 @@ pub fn plan(
 
 /// Whether an underlay frame to `mac` is for us as a group member: a
 /// group's mapped MAC, or all-hosts (01:00:5e:00:00:01, general queries).
+/// `macs` is sorted, as [`receive_macs`] makes it.
 #[inline]
-pub fn receives_mac(groups: &[GroupPlan], mac: &Mac) -> bool {
-    !groups.is_empty() && (*mac == ALL_HOSTS_MAC || groups.iter().any(|g| g.mac == *mac))
+pub fn receives_mac(macs: &[Mac], mac: &Mac) -> bool {
+    macs.binary_search(mac).is_ok()
 }
 
 /// 224.0.0.1's MAC, where general queries go.

@@ -135,6 +135,10 @@ pub struct Snapshot {
     vni_lookup: crate::tables::vni_index::VniIndex,
     /// The VNIs' underlay groups, sorted by address (see [`crate::groups`]).
     pub groups: Vec<GroupPlan>,
+    /// The MACs the underlay receives for them, sorted
+    /// ([`crate::groups::receive_macs`]): the NIC filter's list, and what
+    /// the packet path searches.
+    pub group_macs: Vec<Mac>,
     /// Where the search for a free slot starts next time: slots are handed
     /// out round-robin so a removed VNI's slot is reused as late as possible
     /// (a worker still on an older snapshot may briefly use it).
@@ -265,6 +269,7 @@ impl Snapshot {
             vnis,
             vni_lookup: crate::tables::vni_index::VniIndex::new(vni_index.iter().copied()),
             vni_index,
+            group_macs: crate::groups::receive_macs(&groups),
             groups,
             slot_cursor,
             igmp: config.igmp.clone(),

@@ -6,7 +6,6 @@
 
 use super::igmp::{GroupStatus, IgmpHost, IgmpStats};
 use crate::events::ControlFrame;
-use crate::groups::receive_macs;
 use crate::shared::Shared;
 use crate::snapshot::{Snapshot, UNDERLAY_PORT};
 use crate::wire::igmp::{frame, Message, Query, QueryVersion};
@@ -111,18 +110,18 @@ impl Multicast {
     }
 
     fn apply_filter(&mut self, snap: &Snapshot) {
-        let macs = receive_macs(&snap.groups);
-        if macs == self.macs {
+        let macs = &snap.group_macs;
+        if *macs == self.macs {
             return;
         }
-        let mode = self.filter.as_mut().map(|f| f(&macs));
+        let mode = self.filter.as_mut().map(|f| f(macs));
         self.receive_mode = match mode {
             _ if macs.is_empty() => "none",
             Some(mode) => mode,
             // No NIC layer (in-memory ports): nothing filters.
             None => "unfiltered",
         };
-        self.macs = macs;
+        self.macs = macs.clone();
     }
 
     pub(super) fn publish(&self, shared: &Shared, now_ms: u64) {

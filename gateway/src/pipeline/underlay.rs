@@ -33,7 +33,7 @@ impl<B: PacketBuf> Pipeline<B> {
         let group_ipv4 = !to_us
             && l2.dst.is_multicast()
             && l2.ethertype == ETHERTYPE_IPV4
-            && receives_mac(&env.snap.groups, &l2.dst);
+            && receives_mac(&env.snap.group_macs, &l2.dst);
         if !to_us && !broadcast_arp && !group_ipv4 {
             return self.discard(DropReason::NotOurMac, pkt);
         }
