@@ -197,17 +197,8 @@ pub fn prefix_mask(len: u8) -> u32 {
 impl FromStr for Ipv4Prefix {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let (addr, len) = s
-            .split_once('/')
-            .ok_or_else(|| format!("\"{s}\" is not PREFIX/LENGTH, e.g. \"192.0.2.128/25\""))?;
-        let addr = addr
-            .parse()
-            .map_err(|_| format!("\"{addr}\" is not an IPv4 address"))?;
-        let len = len
-            .parse()
-            .ok()
-            .filter(|n| *n <= 32)
-            .ok_or_else(|| format!("prefix length \"{len}\" is not between 0 and 32"))?;
+        let (addr, len) =
+            crate::types::parse_addr_len(s, "PREFIX/LENGTH, e.g. \"192.0.2.128/25\"", 0)?;
         Ok(Ipv4Prefix { addr, len })
     }
 }

@@ -43,20 +43,27 @@ impl Ipv4Cidr {
     }
 }
 
+/// Splits `ADDRESS/LENGTH` (`form` names it in errors, e.g.
+/// `ADDRESS/PREFIX, e.g. "192.0.2.10/24"`), with a length of `min` to 32.
+pub(crate) fn parse_addr_len(s: &str, form: &str, min: u8) -> Result<(Ipv4Addr, u8), String> {
+    let (addr, len) = s
+        .split_once('/')
+        .ok_or_else(|| format!("\"{s}\" is not {form}"))?;
+    let addr = addr
+        .parse()
+        .map_err(|_| format!("\"{addr}\" is not an IPv4 address"))?;
+    let len = len
+        .parse()
+        .ok()
+        .filter(|n| (min..=32).contains(n))
+        .ok_or_else(|| format!("prefix length \"{len}\" is not between {min} and 32"))?;
+    Ok((addr, len))
+}
+
 impl FromStr for Ipv4Cidr {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let (addr, len) = s
-            .split_once('/')
-            .ok_or_else(|| format!("\"{s}\" is not ADDRESS/PREFIX, e.g. \"192.0.2.10/24\""))?;
-        let addr = addr
-            .parse()
-            .map_err(|_| format!("\"{addr}\" is not an IPv4 address"))?;
-        let prefix_len: u8 = len
-            .parse()
-            .ok()
-            .filter(|n| (1..=32).contains(n))
-            .ok_or_else(|| format!("prefix length \"{len}\" is not between 1 and 32"))?;
+        let (addr, prefix_len) = parse_addr_len(s, "ADDRESS/PREFIX, e.g. \"192.0.2.10/24\"", 1)?;
         Ok(Ipv4Cidr { addr, prefix_len })
     }
 }
