@@ -9,6 +9,7 @@
 //! tests (and test binaries) can run in parallel; `Drop` cleans up.
 #![allow(dead_code)]
 
+pub mod l3lab;
 pub mod mcast;
 
 use std::fs::File;
