@@ -1,8 +1,8 @@
 //! Checks of the L3 gateway's configuration (issue 10): VRFs, the VNIs'
 //! gateway interfaces, routed interfaces, ICMP and neighbour settings;
 //! routes are checked in `l3_route.rs` against the connected prefixes
-//! found here. [`refuse_until_routed`] is the one place that refuses L3
-//! while the data plane does not route.
+//! found here. [`refuse_until_routed`] is the one place that refuses
+//! the parts the data plane does not do yet.
 
 use crate::l3_model::{ArpSuppression, DEFAULT_VRF};
 use crate::model::Config;
@@ -11,9 +11,10 @@ use crate::validate::{port_name_problem, Report};
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
 
-/// Why a config using L3 is refused for now.
+/// Why a config using a part of L3 the data plane does not do yet is
+/// refused.
 pub const NOT_AVAILABLE: &str =
-    "the L3 gateway is not available yet (checked, but the data plane does not route): remove this to run the config";
+    "not available yet (checked, but the data plane routes between VNI gateway interfaces only: no routed interfaces, no ARP suppression): remove this to run the config";
 
 /// A prefix the gateway is attached to: a VNI's gateway interface or a
 /// routed interface.
@@ -38,28 +39,17 @@ pub(crate) fn validate(config: &Config, r: &mut Report) {
     settings(config, r);
 }
 
-/// Refuses every use of L3, once the rest of the config is known good.
+/// Refuses the parts of L3 the data plane does not do yet (routed
+/// interfaces, ARP suppression), once the rest of the config is known
+/// good. VRFs, VNI gateway interfaces and static routes through them run.
 pub(crate) fn refuse_until_routed(config: &Config, r: &mut Report) {
-    let mut used: Vec<String> = Vec::new();
-    for (section, len) in [
-        ("vrf", config.vrf.len()),
-        ("interface", config.interface.len()),
-        ("route", config.route.len()),
-    ] {
-        if len > 0 {
-            used.push(section.into());
-        }
+    if !config.interface.is_empty() {
+        r.error("interface".to_string(), NOT_AVAILABLE);
     }
     for (i, v) in config.vni.iter().enumerate() {
-        if v.gateway.is_some() {
-            used.push(format!("vni[{i}].gateway"));
-        }
         if !v.arp_suppression.is_off() {
-            used.push(format!("vni[{i}].arp_suppression"));
+            r.error(format!("vni[{i}].arp_suppression"), NOT_AVAILABLE);
         }
-    }
-    for path in used {
-        r.error(path, NOT_AVAILABLE);
     }
 }
 

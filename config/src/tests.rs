@@ -19,6 +19,7 @@ fn examples_are_valid() {
         ("minimal", MINIMAL),
         ("gateway", include_str!("../examples/gateway.toml")),
         ("flannel", include_str!("../examples/flannel.toml")),
+        ("l3-vnis", include_str!("../examples/l3-vnis.toml")),
     ] {
         if let Err(e) = Config::from_toml_str(text) {
             panic!("{name}.toml: {e}");

@@ -2,13 +2,15 @@
 //!
 //! The control thread advances it; workers read it once per burst.
 
-use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
 
 /// Seconds since the data plane started.
 #[derive(Debug)]
 pub struct CoarseClock {
     secs: AtomicU32,
+    /// Milliseconds as the control thread last published them (its tick).
+    ms: AtomicU64,
     start: Instant,
 }
 
@@ -16,6 +18,7 @@ impl Default for CoarseClock {
     fn default() -> Self {
         CoarseClock {
             secs: AtomicU32::new(1),
+            ms: AtomicU64::new(0),
             start: Instant::now(),
         }
     }
@@ -40,6 +43,18 @@ impl CoarseClock {
     /// Milliseconds since start (control thread timers).
     pub fn millis(&self) -> u64 {
         self.start.elapsed().as_millis() as u64
+    }
+
+    /// Milliseconds as of the control thread's last tick (about 1 ms old
+    /// at most), for workers' timers; no clock read.
+    #[inline]
+    pub fn coarse_ms(&self) -> u64 {
+        self.ms.load(Relaxed)
+    }
+
+    /// Publishes the milliseconds workers see (control thread, each tick).
+    pub fn set_ms(&self, ms: u64) {
+        self.ms.store(ms, Relaxed);
     }
 
     /// Sets the clock (tests).

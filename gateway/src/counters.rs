@@ -87,7 +87,7 @@ drop_reasons! {
     UnderlayVlanTag => "underlay_vlan_tag": "VLAN-tagged frame on the untagged underlay",
     UnsupportedEthertype => "unsupported_ethertype": "underlay frame neither IPv4 nor ARP",
     MalformedIpv4 => "malformed_ipv4": "bad IPv4 version, header length or total length",
-    BadIpv4Checksum => "bad_ipv4_checksum": "outer IPv4 header checksum is wrong",
+    BadIpv4Checksum => "bad_ipv4_checksum": "IPv4 header checksum is wrong (outer, or of a packet to route)",
     NotOurVtepIp => "not_our_vtep_ip": "outer IPv4 destination is not our VTEP address",
     BadOuterSource => "bad_outer_source": "outer IPv4 source is ours, broadcast, multicast, 0/8, loopback or reserved (never a VTEP)",
     OuterFragment => "outer_fragment": "outer IPv4 packet is a fragment (VTEPs must not fragment)",
@@ -111,6 +111,13 @@ drop_reasons! {
     NotOurGroup => "not_our_group": "IPv4 multicast to a group no VNI here uses, or to a MAC its group does not map to",
     WrongGroup => "wrong_group": "VXLAN to one of our groups for a VNI that floods to another group (or to none)",
     OwnSource => "own_source": "VXLAN to a group from our own VTEP address (our copy looped back by the underlay)",
+    NotRoutable => "not_routable": "frame to a gateway MAC that is neither IPv4 nor ARP",
+    NoRoute => "no_route": "no prefix of the ingress interface's VRF covers the destination",
+    TtlExceeded => "ttl_exceeded": "routed packet whose TTL ran out",
+    NeighbourUnresolved => "neighbour_unresolved": "packet held for a neighbour that did not answer ARP",
+    NeighbourQueueFull => "neighbour_queue_full": "no room to hold a packet for an unresolved neighbour",
+    FragNeeded => "frag_needed": "routed packet larger than the egress interface's MTU (never fragmented yet)",
+    GatewayIgnored => "gateway_ignored": "packet to a gateway address other than a valid ICMP echo request",
     IgmpIgnored => "igmp_ignored": "IGMP other than a valid membership query (other hosts' reports), or queries beyond the per-second limit",
 }
 
@@ -140,6 +147,33 @@ pub struct VniCounters {
     pub flood_to_vteps: Counter,
     /// Copies sent to local ports by flooding.
     pub flood_to_ports: Counter,
+}
+
+/// Routed traffic of one VNI's gateway interface (by VNI slot, apart
+/// from [`VniCounters`] so that the L2 path's counters stay one cache line).
+#[derive(Default, Debug)]
+#[repr(align(64))]
+pub struct RoutedCounters {
+    /// Packets that came in to be routed (or to the gateway address).
+    pub in_packets: Counter,
+    pub in_bytes: Counter,
+    /// Packets routed out of the interface (routed or sent by the gateway).
+    pub out_packets: Counter,
+    pub out_bytes: Counter,
+}
+
+impl RoutedCounters {
+    /// Starts over (owning worker only), when the slot gets a new VNI.
+    pub fn reset(&self) {
+        for c in [
+            &self.in_packets,
+            &self.in_bytes,
+            &self.out_packets,
+            &self.out_bytes,
+        ] {
+            c.reset();
+        }
+    }
 }
 
 impl VniCounters {
@@ -276,6 +310,8 @@ pub struct WorkerCounters {
     pub ports: Box<[PortCounters]>,
     /// By VNI slot.
     pub vnis: Box<[VniCounters]>,
+    /// By VNI slot: its gateway interface's routed traffic.
+    pub routed: Box<[RoutedCounters]>,
     /// By tunnel id (see [`crate::tables::TunnelId`]).
     pub tunnels: Box<[TunnelCounters]>,
     /// By group counter entry (see [`GroupCounters`]).
@@ -290,6 +326,15 @@ pub struct WorkerCounters {
     pub polls: Counter,
     pub arp_replies_sent: Counter,
     pub icmp_echo_replies_sent: Counter,
+    /// The L3 gateway's ARP: replies for gateway addresses, requests to
+    /// resolve neighbours; its ICMP echo replies.
+    pub gateway_arp_replies_sent: Counter,
+    pub gateway_arp_requests_sent: Counter,
+    pub gateway_echo_replies_sent: Counter,
+    /// ICMP errors sent about routed packets, by kind
+    /// (`pipeline::icmp_error::ALL` order), and those the rate limit held back.
+    pub icmp_errors: [Counter; 4],
+    pub icmp_errors_limited: Counter,
     /// ARP packets passed to the control thread (replies and requests to us).
     pub arp_seen: Counter,
     /// IGMP membership queries passed to the control thread.
@@ -309,6 +354,7 @@ impl WorkerCounters {
         WorkerCounters {
             ports: (0..ports).map(|_| PortCounters::default()).collect(),
             vnis: (0..vni_slots).map(|_| VniCounters::default()).collect(),
+            routed: (0..vni_slots).map(|_| RoutedCounters::default()).collect(),
             tunnels: (0..crate::shared::TUNNEL_IDS)
                 .map(|_| TunnelCounters::default())
                 .collect(),
@@ -321,6 +367,11 @@ impl WorkerCounters {
             polls: Counter::default(),
             arp_replies_sent: Counter::default(),
             icmp_echo_replies_sent: Counter::default(),
+            gateway_arp_replies_sent: Counter::default(),
+            gateway_arp_requests_sent: Counter::default(),
+            gateway_echo_replies_sent: Counter::default(),
+            icmp_errors: Default::default(),
+            icmp_errors_limited: Counter::default(),
             arp_seen: Counter::default(),
             igmp_queries: Counter::default(),
             events_lost: Counter::default(),

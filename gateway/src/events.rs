@@ -30,6 +30,13 @@ pub enum Event {
     ArpSeen { ip: Ipv4Addr, mac: Mac },
     /// A remote VTEP the VTEP table has never heard of.
     VtepMiss { vtep: Ipv4Addr },
+    /// A host of an L3 interface's link and its MAC, heard from (its ARP,
+    /// or a packet it sent to be routed).
+    Neighbour {
+        iface: crate::l3::IfaceId,
+        ip: Ipv4Addr,
+        mac: Mac,
+    },
     /// An IGMP membership query heard on the underlay, for the IGMP host.
     IgmpQuery(crate::wire::igmp::Query),
 }

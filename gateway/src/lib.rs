@@ -18,6 +18,7 @@ pub mod counters;
 pub mod events;
 pub mod groups;
 pub mod io;
+pub mod l3;
 pub mod offload;
 pub mod pipeline;
 pub mod queues;

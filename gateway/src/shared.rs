@@ -51,6 +51,13 @@ pub struct ControlStats {
     pub vtep_unreachable: SharedCounter,
     /// Control frames dropped because worker 0's queue was full.
     pub control_frames_lost: SharedCounter,
+    /// L3 neighbours now known, and their churn.
+    pub neighbours: AtomicU64,
+    pub neighbours_learned: SharedCounter,
+    pub neighbours_moved: SharedCounter,
+    pub neighbours_aged: SharedCounter,
+    /// Neighbours not learned because the neighbour table is full.
+    pub neighbour_table_full: SharedCounter,
     /// Next hops currently resolved / being resolved.
     pub next_hops_resolved: AtomicU64,
     pub next_hops_pending: AtomicU64,
@@ -63,6 +70,8 @@ pub struct Shared {
     /// Bumped after each new snapshot, so workers notice with one load.
     pub generation: AtomicU64,
     pub macs: MacTable,
+    /// The L3 gateway's neighbours (see `tables::neighbour`).
+    pub neighbours: crate::tables::NeighbourTable,
     /// Remote VTEPs by tunnel id (see `tables::tunnel`).
     pub tunnels: Arc<TunnelTable>,
     pub clock: CoarseClock,
@@ -106,6 +115,7 @@ pub struct WorkerParts {
 /// What the control thread gets: the only table writers and the other ends.
 pub struct ControlParts {
     pub mac_writer: MapWriter,
+    pub neighbour_writer: MapWriter,
     pub tunnel_writer: TunnelWriter,
     pub events: Vec<Receiver<Event>>,
     /// To worker 0, which sends control frames for everyone.
@@ -122,6 +132,8 @@ pub fn build(
     let ports = snapshot.ports.len();
     let (mac_map, mac_writer) = MapWriter::new(mac_capacity);
     let (tunnels, tunnel_writer) = TunnelWriter::new(TUNNEL_IDS);
+    let (neighbour_map, neighbour_writer) =
+        MapWriter::new(crate::tables::neighbour::NEIGHBOUR_CELLS);
     let mut worker_parts = Vec::new();
     let mut event_rx = Vec::new();
     let mut frame_tx = None;
@@ -144,6 +156,7 @@ pub fn build(
         snapshot: ArcSwap::from_pointee(snapshot),
         generation: AtomicU64::new(generation),
         macs: MacTable::new(mac_map),
+        neighbours: crate::tables::NeighbourTable::new(neighbour_map),
         tunnels,
         clock: CoarseClock::default(),
         workers: worker_parts.iter().map(|w| w.counters.clone()).collect(),
@@ -154,6 +167,7 @@ pub fn build(
     });
     let control = ControlParts {
         mac_writer,
+        neighbour_writer,
         tunnel_writer,
         events: event_rx,
         control_frames: frame_tx.expect("worker 0 exists"),

@@ -119,6 +119,8 @@ pub struct VniPlan {
     /// Index in [`Snapshot::groups`] of the underlay group BUM goes to.
     pub group: Option<usize>,
     pub static_macs: Vec<(Mac, Ipv4Addr)>,
+    /// The VNI's gateway interface: frames to its MAC are routed.
+    pub gateway: Option<crate::l3::GatewayPlan>,
 }
 
 /// The whole compiled configuration.
@@ -147,6 +149,8 @@ pub struct Snapshot {
     /// document itself is not kept here: the management plane holds the
     /// config of record, the data plane only what it compiled from it.
     pub igmp: Igmp,
+    /// Interfaces, routes and neighbour settings of the L3 gateway.
+    pub l3: crate::l3::L3Plan,
 }
 
 /// Why a config could not be compiled (beyond what config validation checks).
@@ -195,6 +199,7 @@ impl Snapshot {
             Vni::new(id).ok_or_else(|| BuildError(format!("vni: {id} is not a 24-bit VNI")))
         };
         let (slots, slot_cursor) = assign_slots(config, previous);
+        let (l3, gateways) = crate::l3::L3Plan::build(config, &slots);
         let groups = crate::groups::plan(config, previous.map(|p| &p.groups[..]), port_macs[0])?;
         let u = &config.underlay;
         let underlay = UnderlayPlan {
@@ -233,6 +238,7 @@ impl Snapshot {
                     .iter()
                     .map(|s| (Mac(s.mac.0), s.vtep))
                     .collect(),
+                gateway: gateways.get(&v.id).copied(),
             });
         }
         for (i, p) in config.port.iter().enumerate() {
@@ -273,6 +279,7 @@ impl Snapshot {
             groups,
             slot_cursor,
             igmp: config.igmp.clone(),
+            l3,
         })
     }
 

@@ -144,6 +144,11 @@ impl Rig {
         self.worker.poll_once();
     }
 
+    /// Packets the worker holds for unresolved neighbours.
+    pub fn worker_held(&self) -> usize {
+        self.worker.held_packets()
+    }
+
     /// Frames sent on `port` so far.
     pub fn take(&mut self, port: u8) -> Vec<Vec<u8>> {
         self.worker.io_mut().take_tx(port)

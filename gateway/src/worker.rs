@@ -97,6 +97,7 @@ impl<IO: PortIo> Worker<IO> {
             let next = self.shared.snapshot.load_full();
             for slot in next.slots_taken_over(&self.snapshot) {
                 self.counters.vnis[slot.index()].reset();
+                self.counters.routed[slot.index()].reset();
             }
             self.snapshot = next;
         }
@@ -126,6 +127,7 @@ impl<IO: PortIo> Worker<IO> {
         while let Ok(frame) = self.control_frames.try_recv() {
             pipeline.send_control(io, &frame);
         }
+        pipeline.poll_waiting(io, &env);
         pipeline.flush(io);
         self.counters.polls.inc();
         if handled > 0 {
@@ -149,6 +151,11 @@ impl<IO: PortIo> Worker<IO> {
     }
 
     /// The I/O backend (tests inspect what was sent).
+    /// Packets this worker holds for unresolved neighbours.
+    pub fn held_packets(&self) -> usize {
+        self.pipeline.held_packets()
+    }
+
     pub fn io_mut(&mut self) -> &mut IO {
         &mut self.io
     }

@@ -9,6 +9,7 @@
 //! tests (and test binaries) can run in parallel; `Drop` cleans up.
 #![allow(dead_code)]
 
+pub mod l3lab;
 pub mod mcast;
 
 use std::fs::File;
@@ -440,34 +441,7 @@ impl Lab {
     }
 
     fn build(&self) {
-        let (ul, pl) = (self.underlay_if(), self.physical_if());
-        for dev in [&ul, &pl] {
-            let _ = try_sh(&format!("ip link del {dev} 2>/dev/null")); // stale
-        }
-
-        // The underlay switch. No netfilter on it: it would reassemble
-        // the outer fragments tests send. No multicast snooping on any
-        // bridge: a snooping bridge joins 224.0.0.106 and sends IGMP
-        // reports (into the overlay too, from the kernel VTEPs' bridges).
-        self.sw.run(&format!(
-            "sysctl -qw net.bridge.bridge-nf-call-iptables=0 2>/dev/null; \
-             ip link add br0 type bridge {QUIET_BRIDGE} nf_call_iptables 0 && ip link set br0 up"
-        ));
-
-        // The gateway's veths: one end in the root namespace for DPDK.
-        sh(&format!(
-            "ip link add {ul} type veth peer name gw netns {}",
-            self.sw.name
-        ));
-        sh(&format!(
-            "ip link add {pl} type veth peer name eth0 netns {}",
-            self.ph.name
-        ));
-        quiet_root_veth(&ul);
-        quiet_root_veth(&pl);
-        self.sw.run(&format!(
-            "ethtool -K gw {OFFLOADS_OFF} >/dev/null && ip link set gw master br0 up"
-        ));
+        gateway_switch(&self.sw, &self.ph, &self.underlay_if(), &self.physical_if());
 
         // Two kernel VTEPs, each with an inner host on VNI 100.
         let port = self.udp_port;
@@ -616,6 +590,36 @@ impl Drop for Lab {
             self.physical_if()
         ));
     }
+}
+
+/// The part every lab shares: the underlay switch `br0` in `sw`, and the
+/// gateway's two veths, `ul` (its underlay port, peer `gw` on the switch)
+/// and `pl` (its physical port, peer `eth0` in `ph`), with the root ends
+/// quiet. No netfilter on the switch: it would reassemble the outer
+/// fragments tests send. No multicast snooping on any bridge: a snooping
+/// bridge joins 224.0.0.106 and sends IGMP reports (into the overlay too,
+/// from the kernel VTEPs' bridges).
+pub fn gateway_switch(sw: &Netns, ph: &Netns, ul: &str, pl: &str) {
+    for dev in [ul, pl] {
+        let _ = try_sh(&format!("ip link del {dev} 2>/dev/null")); // stale
+    }
+    sw.run(&format!(
+        "sysctl -qw net.bridge.bridge-nf-call-iptables=0 2>/dev/null; \
+         ip link add br0 type bridge {QUIET_BRIDGE} nf_call_iptables 0 && ip link set br0 up"
+    ));
+    sh(&format!(
+        "ip link add {ul} type veth peer name gw netns {}",
+        sw.name
+    ));
+    sh(&format!(
+        "ip link add {pl} type veth peer name eth0 netns {}",
+        ph.name
+    ));
+    quiet_root_veth(ul);
+    quiet_root_veth(pl);
+    sw.run(&format!(
+        "ethtool -K gw {OFFLOADS_OFF} >/dev/null && ip link set gw master br0 up"
+    ));
 }
 
 /// The DPDK vdev for the gateway's end of a veth, as the README recommends:

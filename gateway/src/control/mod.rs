@@ -1,6 +1,7 @@
 //! The control thread: the only writer of the MAC and VTEP tables.
 //!
-//! It drains the workers' events (learning, ARP, IGMP queries), ages MACs,
+//! It drains the workers' events (learning, ARP, L3 neighbours, IGMP
+//! queries), ages MACs and neighbours,
 //! keeps static entries in line with the config, resolves remote VTEPs'
 //! next hops by ARP and is the IGMP host for the VNIs' groups. It polls
 //! every millisecond and never touches packets itself: ARP requests and
@@ -9,6 +10,7 @@
 pub mod igmp;
 mod learning;
 pub mod multicast;
+mod neighbours;
 mod resolver;
 
 use crate::events::Event;
@@ -17,6 +19,7 @@ use crate::snapshot::Snapshot;
 use crate::tables::MacDest;
 use learning::Learning;
 use multicast::Multicast;
+use neighbours::Neighbours;
 use resolver::Resolver;
 use std::sync::mpsc::TryRecvError;
 use std::sync::Arc;
@@ -32,6 +35,7 @@ pub struct Control {
     shared: Arc<Shared>,
     events: Vec<std::sync::mpsc::Receiver<Event>>,
     learning: Learning,
+    neighbours: Neighbours,
     resolver: Resolver,
     multicast: Multicast,
     snapshot: Arc<Snapshot>,
@@ -45,6 +49,7 @@ impl Control {
         let snapshot = shared.snapshot.load_full();
         let mut control = Control {
             learning: Learning::new(parts.mac_writer),
+            neighbours: Neighbours::new(parts.neighbour_writer),
             multicast: Multicast::new(&snapshot, parts.control_frames.clone()),
             resolver: Resolver::new(parts.tunnel_writer, parts.control_frames),
             events: parts.events,
@@ -83,6 +88,7 @@ impl Control {
     /// timers. Tests drive time through this.
     pub fn tick_at(&mut self, now: u32, now_ms: u64) {
         self.shared.clock.set(now);
+        self.shared.clock.set_ms(now_ms);
         let current = self.shared.snapshot.load_full();
         if current.generation != self.snapshot.generation {
             let old = std::mem::replace(&mut self.snapshot, current.clone());
@@ -101,6 +107,7 @@ impl Control {
             );
             self.resolver
                 .timers(&self.shared, &self.snapshot, now, now_ms);
+            self.neighbours.age_step(&self.shared, &self.snapshot, now);
         }
     }
 
@@ -158,6 +165,10 @@ impl Control {
                     Event::ArpSeen { ip, mac } => {
                         self.resolver.arp_seen(&self.shared, ip, mac, now_ms)
                     }
+                    Event::Neighbour { iface, ip, mac } => {
+                        self.neighbours
+                            .learn(&self.shared, &self.snapshot, iface, ip, mac, now)
+                    }
                     Event::IgmpQuery(q) => self.multicast.on_query(&self.shared, &q, now_ms),
                     Event::VtepMiss { vtep } => {
                         self.resolver
@@ -173,6 +184,7 @@ impl Control {
             for slot in snap.slots_taken_over(old) {
                 self.shared.mac_stats[slot.index()].reset();
             }
+            self.neighbours.sync(&self.shared, snap, old);
         }
         self.multicast.sync(&self.shared, snap, now_ms);
         // Tunnels first: static MACs point at their ids.

@@ -1,9 +1,11 @@
 //! Frames from physical ports, in the stages of a burst: classify (VLAN
 //! to VNI, untag), look up every frame's source and destination MAC, then
 //! learn and forward: locally, encapsulated to the VTEP that owns the
-//! destination, or flooded (local ports and head-end replication).
+//! destination, or flooded (local ports and head-end replication); to the
+//! VNI's gateway ([`super::gateway_arp`], [`super::route`]).
 
 use super::flood::FloodScope;
+use super::gateway_arp::{is_arp, Ingress};
 use super::learn::Source;
 use super::lookup::{look_up_all, MacPair};
 use super::{destination_of, wire_drop, Env, Pipeline};
@@ -93,6 +95,17 @@ impl<B: PacketBuf> Pipeline<B> {
             self.learn_from(env, slot, m.src, source, m.src_hit);
         }
         let (dst, dst_hit) = (m.dst, m.dst_hit);
+        // The VNI's gateway: its ARP, and frames to its MAC to route.
+        let pkt = match vni.gateway {
+            Some(gw) if is_arp(pkt.data()) => {
+                match self.gateway_arp(io, env, slot, vni, gw, Ingress::Port(ingress), pkt) {
+                    Some(pkt) => pkt,
+                    None => return,
+                }
+            }
+            Some(gw) if dst == gw.mac => return self.route_in(io, env, slot, gw, m.src, pkt),
+            _ => pkt,
+        };
         if dst.is_multicast() {
             return self.flood(
                 io,

@@ -5,6 +5,7 @@
 //! overlay: split horizon).
 
 use super::flood::FloodScope;
+use super::gateway_arp::{is_arp, Ingress};
 use super::learn::Source;
 use super::lookup::{look_up_all, MacPair};
 use super::{destination_of, wire_drop, Env, Pipeline};
@@ -177,6 +178,17 @@ impl<B: PacketBuf> Pipeline<B> {
             self.counters.groups[usize::from(g)].add_rx(addr, 1, d.inner_len as u64);
         }
 
+        // The VNI's gateway: its ARP, and frames to its MAC to route.
+        let pkt = match vni.gateway {
+            Some(gw) if is_arp(pkt.data()) => {
+                match self.gateway_arp(io, env, slot, vni, gw, Ingress::Tunnel(tunnel), pkt) {
+                    Some(pkt) => pkt,
+                    None => return,
+                }
+            }
+            Some(gw) if dst == gw.mac => return self.route_in(io, env, slot, gw, m.src, pkt),
+            _ => pkt,
+        };
         if dst.is_multicast() {
             return self.flood(io, env, slot, vni, None, FloodScope::PortsOnly, pkt);
         }

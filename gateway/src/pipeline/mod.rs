@@ -10,17 +10,23 @@
 //! [`learn`], then a frame goes to [`encap`] (into a tunnel), [`flood`]
 //! (copies to the VNI's members and flood-list VTEPs, split horizon) or
 //! [`output`] (local delivery), which also holds the TX batches and the
-//! burst's drops. [`verdict`] checks that each packet ended sent, dropped
+//! burst's drops. A frame to a VNI's gateway MAC is routed instead
+//! ([`route`]; ARP for the gateway in [`gateway_arp`], packets waiting for
+//! a neighbour in [`hold`]). [`verdict`] checks that each packet ended sent, dropped
 //! with a reason, or consumed; [`tally`] gathers counts in locals.
 
 mod bridge;
 mod decap;
 pub mod encap;
 mod flood;
+mod gateway_arp;
+mod hold;
+pub mod icmp_error;
 mod learn;
 mod lookup;
 mod mcast;
 mod output;
+mod route;
 mod tally;
 mod underlay;
 mod verdict;
@@ -84,6 +90,10 @@ pub struct Pipeline<B: PacketBuf> {
     staged: Vec<(B, decap::Decap)>,
     /// The same for a physical port's burst ([`bridge`]).
     staged_bridge: Vec<(B, bridge::Bridged)>,
+    /// Routed packets waiting for their neighbour's MAC ([`hold`]).
+    held: hold::Held<B>,
+    /// The `[icmp]` rate limit of this worker's ICMP errors.
+    icmp_bucket: icmp_error::TokenBucket,
     /// IGMP queries passed up in the current second: (second, count).
     igmp_budget: (u32, u8),
 }
@@ -123,6 +133,8 @@ impl<B: PacketBuf> Pipeline<B> {
             dropped: Batch::default(),
             staged: Vec::with_capacity(STAGE_LEN),
             staged_bridge: Vec::with_capacity(STAGE_LEN),
+            held: hold::Held::default(),
+            icmp_bucket: icmp_error::TokenBucket::default(),
             igmp_budget: (0, 0),
         }
     }
@@ -182,6 +194,20 @@ impl<B: PacketBuf> Pipeline<B> {
             }
             None => self.drop_packet(DropReason::NoMbuf),
         }
+    }
+
+    /// Moves on what waits for neighbours (see [`hold`]): call once per
+    /// poll, before [`Self::flush`].
+    #[inline]
+    pub fn poll_waiting<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, env: &Env) {
+        if !self.held.is_empty() {
+            self.poll_held(io, env);
+        }
+    }
+
+    /// Packets held for neighbours now.
+    pub fn held_packets(&self) -> usize {
+        self.held.packets()
     }
 
     /// Transmits everything queued, publishes the poll's counts and closes
@@ -325,5 +351,7 @@ fn wire_drop(e: crate::wire::WireError, malformed: DropReason) -> DropReason {
     }
 }
 
+#[cfg(test)]
+mod route_tests;
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,7 @@
 //! Bytes 4..8 are read as echo identifier/sequence; for other message types
 //! they are the type-specific "rest of header".
 
-use super::ipv4::{checksum, Ipv4Packet, PROTO_ICMP};
+use super::ipv4::{checksum, checksum_update, Ipv4Packet, PROTO_ICMP};
 use super::{get_u16, put_u16, Result, WireError};
 use super::{get_u8, put_u8, tail, tail_mut};
 
@@ -13,6 +13,13 @@ pub const ECHO_REPLY: u8 = 0;
 pub const DEST_UNREACHABLE: u8 = 3;
 pub const ECHO_REQUEST: u8 = 8;
 pub const TIME_EXCEEDED: u8 = 11;
+
+/// Whether an ICMP type is an error message (never answered with an
+/// error: RFC 1812 §4.3.2.7): anything but echo, timestamp, information
+/// and address mask requests and replies.
+pub fn is_error_type(t: u8) -> bool {
+    !matches!(t, 0 | 8 | 13 | 14 | 15 | 16 | 17 | 18)
+}
 
 /// TTL of replies the gateway originates.
 const REPLY_TTL: u8 = 64;
@@ -123,14 +130,64 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Icmpv4Packet<T> {
     }
 }
 
-/// RFC 1624 eqn. 3: the checksum after one 16-bit word changed `old -> new`.
-#[inline]
-fn checksum_update(sum: u16, old: u16, new: u16) -> u16 {
-    let mut s = u32::from(!sum) + u32::from(!old) + u32::from(new);
-    while s > 0xffff {
-        s = (s & 0xffff) + (s >> 16);
+/// Largest IPv4 datagram an ICMP error may make (RFC 1812 §4.3.2.3):
+/// the quote is cut to fit.
+pub const ERROR_DATAGRAM_MAX: usize = 576;
+
+/// An ICMP error the gateway sends about a packet it routes (RFC 792,
+/// RFC 1191 for the next-hop MTU).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IcmpError {
+    /// Time Exceeded, TTL exceeded in transit (type 11 code 0).
+    TimeExceeded,
+    /// Destination Unreachable, net (3/0): no route.
+    NetUnreachable,
+    /// Destination Unreachable, host (3/1): the neighbour did not answer.
+    HostUnreachable,
+    /// Destination Unreachable, fragmentation needed and DF set (3/4),
+    /// with the next hop's MTU.
+    FragNeeded { mtu: u16 },
+}
+
+impl IcmpError {
+    /// Type and code.
+    pub fn type_code(self) -> (u8, u8) {
+        match self {
+            IcmpError::TimeExceeded => (TIME_EXCEEDED, 0),
+            IcmpError::NetUnreachable => (DEST_UNREACHABLE, 0),
+            IcmpError::HostUnreachable => (DEST_UNREACHABLE, 1),
+            IcmpError::FragNeeded { .. } => (DEST_UNREACHABLE, 4),
+        }
     }
-    !(s as u16)
+
+    /// Writes the ICMP message (header and `quote`) into `buf` and returns
+    /// its length: `quote` is the start of the offending IP packet, cut so
+    /// that the error's datagram stays within [`ERROR_DATAGRAM_MAX`].
+    /// `buf` must hold `HEADER_LEN + quote.len()` bytes; what does not fit
+    /// is left out.
+    pub fn emit(self, quote: &[u8], buf: &mut [u8]) -> usize {
+        let room = ERROR_DATAGRAM_MAX - super::ipv4::HEADER_LEN - HEADER_LEN;
+        let quote = quote.get(..room).unwrap_or(quote);
+        let len = (HEADER_LEN + quote.len()).min(buf.len());
+        let msg = buf.get_mut(..len).unwrap_or_default();
+        let (t, code) = self.type_code();
+        let mut icmp = Icmpv4Packet::new_unchecked(&mut *msg);
+        icmp.set_msg_type(t);
+        icmp.set_code(code);
+        icmp.set_checksum(0);
+        // Unused, except the next-hop MTU in the low half (RFC 1191).
+        let mtu = match self {
+            IcmpError::FragNeeded { mtu } => mtu,
+            _ => 0,
+        };
+        icmp.set_ident(0);
+        icmp.set_seq_no(mtu);
+        for (dst, &src) in icmp.payload_mut().iter_mut().zip(quote) {
+            *dst = src;
+        }
+        icmp.fill_checksum();
+        len
+    }
 }
 
 /// Rewrites an IPv4 + ICMP echo request in place into its echo reply:

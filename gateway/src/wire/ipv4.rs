@@ -273,6 +273,35 @@ pub fn checksum(data: &[u8]) -> u16 {
     !(sum as u16)
 }
 
+/// Decrements the TTL of an IPv4 header in place and fixes its checksum
+/// incrementally (RFC 1624 eqn. 3), as a router forwarding it does (RFC
+/// 1812 §5.3.1). The caller has checked the header and that the TTL is
+/// above 1; a buffer shorter than a header is left alone.
+#[inline]
+pub fn decrement_ttl(ip: &mut [u8]) {
+    let Some(h) = ip
+        .get_mut(8..12)
+        .and_then(|h| <&mut [u8; 4]>::try_from(h).ok())
+    else {
+        return;
+    };
+    let old = u16::from_be_bytes([h[0], h[1]]);
+    h[0] = h[0].wrapping_sub(1);
+    let new = u16::from_be_bytes([h[0], h[1]]);
+    let sum = checksum_update(u16::from_be_bytes([h[2], h[3]]), old, new);
+    [h[2], h[3]] = sum.to_be_bytes();
+}
+
+/// RFC 1624 eqn. 3: the checksum after one 16-bit word changed `old -> new`.
+#[inline]
+pub fn checksum_update(sum: u16, old: u16, new: u16) -> u16 {
+    let mut s = u32::from(!sum) + u32::from(!old) + u32::from(new);
+    while s > 0xffff {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    !(s as u16)
+}
+
 /// The fields of an IPv4 header the gateway builds (20 bytes: no options,
 /// DSCP/ECN 0, not a fragment), as smoltcp's `Ipv4Repr`: named fields
 /// instead of a writer with eight positional arguments.
@@ -323,6 +352,30 @@ mod tests {
     /// The outer IPv4 packet of the captured VXLAN/ICMP frame.
     fn outer() -> &'static [u8] {
         &VXLAN_ICMP[14..]
+    }
+
+    #[test]
+    fn decrementing_the_ttl_keeps_the_checksum_right() {
+        let mut ip = outer()[..20].to_vec();
+        for _ in 0..3 {
+            let ttl = ip[8];
+            decrement_ttl(&mut ip);
+            assert_eq!(ip[8], ttl - 1);
+            assert_eq!(checksum(&ip), 0, "a header with its checksum sums to 0");
+        }
+        // Every TTL and protocol, against a full recomputation.
+        for (ttl, proto) in (2..=255u8).zip((0..=255u8).cycle().step_by(7)) {
+            ip[8] = ttl;
+            ip[9] = proto;
+            ip[10..12].fill(0);
+            let sum = checksum(&ip);
+            ip[10..12].copy_from_slice(&sum.to_be_bytes());
+            decrement_ttl(&mut ip);
+            let incremental = [ip[10], ip[11]];
+            ip[10..12].fill(0);
+            assert_eq!(incremental, checksum(&ip).to_be_bytes(), "ttl {ttl}");
+        }
+        decrement_ttl(&mut [0u8; 5]); // short: left alone, no panic
     }
 
     #[test]

@@ -1,0 +1,182 @@
+//! The L3 gateway's compiled plan (issue 10): the L3 interfaces (each
+//! VNI's gateway interface), the per-VRF routes and the neighbour and ICMP
+//! settings, built with the [`Snapshot`](crate::snapshot::Snapshot) from a
+//! validated config and never changed after.
+
+pub use crate::tables::route::{IfaceId, NextHop, RouteTable, VrfId};
+use crate::types::VniSlot;
+use crate::wire::Mac;
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use vtepgw_config::Config;
+
+/// A VNI's gateway interface, as the packet path of that VNI needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GatewayPlan {
+    pub iface: IfaceId,
+    pub vrf: VrfId,
+    pub ip: Ipv4Addr,
+    pub mac: Mac,
+}
+
+/// One L3 interface (index = its [`IfaceId`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IfacePlan {
+    /// `vni<ID>`: metrics, API and routes name it so.
+    pub name: String,
+    pub vrf: VrfId,
+    /// The gateway's address on the link, and the link's prefix.
+    pub ip: Ipv4Addr,
+    pub prefix_len: u8,
+    pub mac: Mac,
+    /// IP MTU of the link (the VNI's overlay MTU).
+    pub mtu: u16,
+    /// The VNI the interface is in.
+    pub slot: VniSlot,
+}
+
+impl IfacePlan {
+    /// Whether `ip` is on the interface's link.
+    #[inline]
+    pub fn on_link(&self, ip: Ipv4Addr) -> bool {
+        let mask = vtepgw_config::prefix_mask(self.prefix_len);
+        (u32::from(ip) ^ u32::from(self.ip)) & mask == 0
+    }
+
+    /// Whether `ip` can be a neighbour on the link: on it, not the
+    /// gateway's own address, not the network or broadcast address (for
+    /// prefixes that have them).
+    #[inline]
+    pub fn is_neighbour(&self, ip: Ipv4Addr) -> bool {
+        let host = !vtepgw_config::prefix_mask(self.prefix_len);
+        let bits = u32::from(ip) & host;
+        self.on_link(ip) && ip != self.ip && (self.prefix_len >= 31 || (bits != 0 && bits != host))
+    }
+}
+
+/// `[neighbour]`, as the packet path uses it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NeighbourPlan {
+    pub ageing_secs: u32,
+    pub retries: u8,
+    pub retry_interval_ms: u32,
+    pub queue_len: u16,
+}
+
+/// The whole L3 plan.
+#[derive(Clone, Debug)]
+pub struct L3Plan {
+    /// VRF names by [`VrfId`].
+    pub vrf_names: Vec<String>,
+    pub routes: RouteTable,
+    pub ifaces: Vec<IfacePlan>,
+    pub neighbour: NeighbourPlan,
+    pub icmp: vtepgw_config::Icmp,
+}
+
+impl L3Plan {
+    /// The plan of a validated config whose VNIs have `slots`; and each
+    /// VNI's gateway, by VNI id.
+    pub fn build(
+        config: &Config,
+        slots: &HashMap<u32, VniSlot>,
+    ) -> (L3Plan, HashMap<u32, GatewayPlan>) {
+        let mut ifaces = Vec::new();
+        let mut gateways = HashMap::new();
+        // Numbered as the route table numbers them.
+        for (id, f) in crate::tables::route::interfaces(config)
+            .into_iter()
+            .enumerate()
+        {
+            let Some((index, vni)) = config
+                .vni
+                .iter()
+                .enumerate()
+                .find(|(_, v)| f.name == format!("vni{}", v.id))
+            else {
+                // Routed interfaces: refused by validation until they run.
+                continue;
+            };
+            let (Some(g), Some(&slot)) = (vni.gateway.as_ref(), slots.get(&vni.id)) else {
+                continue;
+            };
+            let mac = Mac(config.gateway_mac(g).0);
+            let iface = id as IfaceId;
+            gateways.insert(
+                vni.id,
+                GatewayPlan {
+                    iface,
+                    vrf: f.vrf,
+                    ip: f.address.addr,
+                    mac,
+                },
+            );
+            ifaces.push(IfacePlan {
+                name: f.name,
+                vrf: f.vrf,
+                ip: f.address.addr,
+                prefix_len: f.address.prefix_len,
+                mac,
+                mtu: vtepgw_config::mtu::overlay_mtu(config, index),
+                slot,
+            });
+        }
+        let n = &config.neighbour;
+        let plan = L3Plan {
+            vrf_names: crate::tables::route::vrf_names(config)
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            routes: RouteTable::from_config(config),
+            ifaces,
+            neighbour: NeighbourPlan {
+                ageing_secs: n.ageing_secs,
+                retries: n.retries,
+                retry_interval_ms: n.retry_interval_ms,
+                queue_len: n.queue_len,
+            },
+            icmp: config.icmp.clone(),
+        };
+        (plan, gateways)
+    }
+
+    /// Interface `id`.
+    #[inline]
+    pub fn iface(&self, id: IfaceId) -> Option<&IfacePlan> {
+        self.ifaces.get(usize::from(id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn iface(addr: [u8; 4], len: u8) -> IfacePlan {
+        IfacePlan {
+            name: "vni100".into(),
+            vrf: 0,
+            ip: Ipv4Addr::from(addr),
+            prefix_len: len,
+            mac: Mac([2, 0x76, 0, 0, 0, 1]),
+            mtu: 1450,
+            slot: VniSlot(0),
+        }
+    }
+
+    #[test]
+    fn neighbours_are_hosts_of_the_link_other_than_the_gateway() {
+        let f = iface([203, 0, 113, 254], 24);
+        assert!(f.is_neighbour(Ipv4Addr::new(203, 0, 113, 1)));
+        for not in [
+            [203, 0, 113, 254],
+            [203, 0, 113, 0],
+            [203, 0, 113, 255],
+            [198, 51, 100, 1],
+        ] {
+            assert!(!f.is_neighbour(Ipv4Addr::from(not)), "{not:?}");
+        }
+        // A /31 has no network or broadcast address (RFC 3021).
+        let p2p = iface([192, 0, 2, 0], 31);
+        assert!(p2p.is_neighbour(Ipv4Addr::new(192, 0, 2, 1)));
+    }
+}

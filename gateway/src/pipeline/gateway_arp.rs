@@ -1,0 +1,82 @@
+//! ARP in a VNI that has a gateway interface: every sender on the link is
+//! learned (or refreshed) as a neighbour; requests for the gateway's
+//! address are answered with the gateway MAC, back where they came from;
+//! replies to the gateway (to its ARP requests) end here. Everything else
+//! (ARP between hosts) goes on through the L2 path as before.
+
+use super::{Env, Pipeline};
+use crate::buf::PacketBuf;
+use crate::counters::DropReason;
+use crate::io::PortIo;
+use crate::l3::GatewayPlan;
+use crate::snapshot::{Member, VniPlan, UNDERLAY_PORT};
+use crate::tables::TunnelId;
+use crate::types::VniSlot;
+use crate::wire::arp::{turn_request_into_reply, ArpPacket, ARP_REPLY, ARP_REQUEST};
+use crate::wire::ethernet::{ETHERTYPE_ARP, HEADER_LEN as ETH_LEN};
+
+/// Where a frame of a VNI came from, to answer it there.
+#[derive(Clone, Copy)]
+pub(super) enum Ingress {
+    Port(Member),
+    /// Decapsulated; the tunnel of its VTEP, if tracked.
+    Tunnel(Option<TunnelId>),
+}
+
+/// Whether an untagged frame is ARP.
+#[inline]
+pub(super) fn is_arp(frame: &[u8]) -> bool {
+    frame.get(12..14) == Some(&ETHERTYPE_ARP.to_be_bytes()[..])
+}
+
+impl<B: PacketBuf> Pipeline<B> {
+    /// Handles an ARP frame of VNI `slot`; gives the frame back if it is
+    /// not the gateway's business and is to be bridged.
+    #[allow(clippy::too_many_arguments)] // distinct inputs, as `flood`'s
+    pub(super) fn gateway_arp<IO: PortIo<Buf = B>>(
+        &mut self,
+        io: &mut IO,
+        env: &Env,
+        slot: VniSlot,
+        vni: &VniPlan,
+        gw: GatewayPlan,
+        from: Ingress,
+        mut pkt: B,
+    ) -> Option<B> {
+        let Ok(arp) = ArpPacket::new_checked(&pkt.data()[ETH_LEN..]) else {
+            // Not for the gateway to judge: bridged as any frame.
+            return Some(pkt);
+        };
+        let (op, sender, sender_mac) = (arp.operation(), arp.sender_ip(), arp.sender_mac());
+        let target = arp.target_ip();
+        let link = env.snap.l3.iface(gw.iface);
+        if sender_mac != gw.mac && link.is_some_and(|f| f.is_neighbour(sender)) {
+            self.heard_from(env, gw.iface, sender, sender_mac);
+        }
+        let to_gateway_mac = pkt.data()[..6] == gw.mac.0;
+        match op {
+            ARP_REQUEST if target == gw.ip && sender != gw.ip => {
+                if turn_request_into_reply(pkt.data_mut(), gw.mac).is_err() {
+                    self.discard(DropReason::ArpIgnored, pkt);
+                    return None;
+                }
+                self.counters.gateway_arp_replies_sent.inc();
+                match from {
+                    Ingress::Port(member) => self.deliver_local(io, env, member, pkt),
+                    Ingress::Tunnel(Some(tunnel)) => {
+                        self.encap_unicast(io, env, slot, vni, tunnel, UNDERLAY_PORT, pkt)
+                    }
+                    Ingress::Tunnel(None) => self.discard(DropReason::VtepUnresolved, pkt),
+                }
+                None
+            }
+            // An answer to the gateway's request: learned above, done.
+            ARP_REPLY if to_gateway_mac => {
+                self.consume();
+                drop(pkt);
+                None
+            }
+            _ => Some(pkt),
+        }
+    }
+}

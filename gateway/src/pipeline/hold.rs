@@ -1,0 +1,266 @@
+//! Packets waiting for a neighbour: a routed packet whose next hop has no
+//! MAC yet is held (at most `neighbour.queue_len` per neighbour, as Linux's
+//! `unres_qlen`) while this worker asks for it: an ARP request from the
+//! gateway address, flooded into the egress VNI (ports and VTEPs), again
+//! every `retry_interval_ms` up to `retries` times. When the neighbour
+//! table has the MAC (whichever worker heard the reply, through the
+//! control thread), the packets go on; when the tries run out, they are
+//! dropped as `neighbour_unresolved`. So the first ping is not lost.
+//!
+//! The waiting list is a fixed set of entries whose packet queues are
+//! reserved once: holding allocates nothing.
+
+use super::flood::FloodScope;
+use super::{Env, Pipeline};
+use crate::buf::PacketBuf;
+use crate::counters::DropReason;
+use crate::io::{copy_into_new, PortIo};
+use crate::l3::{GatewayPlan, IfaceId, IfacePlan};
+use crate::types::VniSlot;
+use crate::wire::arp::{ArpRepr, ARP_LEN, ARP_REQUEST};
+use crate::wire::ethernet::{ETHERTYPE_ARP, HEADER_LEN as ETH_LEN};
+use crate::wire::icmpv4::IcmpError;
+use crate::wire::{Mac, BROADCAST_MAC};
+use std::net::Ipv4Addr;
+
+/// Neighbours one worker resolves at once; more are dropped as
+/// `neighbour_queue_full` until one resolves or fails.
+pub(super) const MAX_WAITING: usize = 32;
+/// Packets held per neighbour at most (the config allows up to this).
+const MAX_HELD: usize = 64;
+
+/// One neighbour being resolved and its packets.
+struct Waiting<B> {
+    active: bool,
+    iface: IfaceId,
+    /// The interface's VNI when the wait began: if the id names another
+    /// interface after a config change, the packets are not sent there.
+    slot: VniSlot,
+    ip: Ipv4Addr,
+    /// The packets, each with the interface it came in on (for the host
+    /// unreachable error if the wait fails).
+    packets: Vec<(B, Option<GatewayPlan>)>,
+    /// ARP requests sent so far, and when the next one is due.
+    tries: u8,
+    next_ms: u64,
+}
+
+/// The worker's waiting list.
+pub(super) struct Held<B> {
+    entries: Vec<Waiting<B>>,
+    active: usize,
+}
+
+impl<B> Default for Held<B> {
+    fn default() -> Self {
+        Held {
+            entries: (0..MAX_WAITING)
+                .map(|_| Waiting {
+                    active: false,
+                    iface: 0,
+                    slot: VniSlot(0),
+                    ip: Ipv4Addr::UNSPECIFIED,
+                    packets: Vec::with_capacity(MAX_HELD),
+                    tries: 0,
+                    next_ms: 0,
+                })
+                .collect(),
+            active: 0,
+        }
+    }
+}
+
+impl<B> Held<B> {
+    /// Whether no neighbour is being waited for (the per-poll check).
+    #[inline]
+    pub(super) fn is_empty(&self) -> bool {
+        self.active == 0
+    }
+
+    /// Packets held now.
+    pub(super) fn packets(&self) -> usize {
+        self.entries.iter().map(|e| e.packets.len()).sum()
+    }
+}
+
+/// An ARP request from `out`'s gateway address for `ip`.
+fn arp_request(out: &IfacePlan, ip: Ipv4Addr) -> [u8; ETH_LEN + ARP_LEN] {
+    let mut frame = [0u8; ETH_LEN + ARP_LEN];
+    frame[..6].copy_from_slice(&BROADCAST_MAC.0);
+    frame[6..12].copy_from_slice(&out.mac.0);
+    frame[12..14].copy_from_slice(&ETHERTYPE_ARP.to_be_bytes());
+    ArpRepr {
+        op: ARP_REQUEST,
+        sender_mac: out.mac,
+        sender_ip: out.ip,
+        target_mac: Mac::ZERO,
+        target_ip: ip,
+    }
+    .emit(&mut frame[ETH_LEN..]);
+    frame
+}
+
+impl<B: PacketBuf> Pipeline<B> {
+    /// Holds `pkt` until `ip` on interface `iface` is resolved; asks for
+    /// it if nobody is waiting for it yet.
+    pub(super) fn hold<IO: PortIo<Buf = B>>(
+        &mut self,
+        io: &mut IO,
+        env: &Env,
+        iface: IfaceId,
+        ip: Ipv4Addr,
+        from: Option<GatewayPlan>,
+        pkt: B,
+    ) {
+        let Some(out) = env.snap.l3.iface(iface) else {
+            return self.discard(DropReason::NoRoute, pkt);
+        };
+        let limit = usize::from(env.snap.l3.neighbour.queue_len).min(MAX_HELD);
+        let entries = &mut self.held.entries;
+        if let Some(w) = entries
+            .iter_mut()
+            .find(|w| w.active && w.iface == iface && w.ip == ip)
+        {
+            if w.packets.len() >= limit {
+                return self.discard(DropReason::NeighbourQueueFull, pkt);
+            }
+            w.packets.push((pkt, from));
+            return self.consume();
+        }
+        let Some(w) = entries.iter_mut().find(|w| !w.active) else {
+            return self.discard(DropReason::NeighbourQueueFull, pkt);
+        };
+        let now_ms = self.shared.clock.coarse_ms();
+        w.active = true;
+        w.iface = iface;
+        w.slot = out.slot;
+        w.ip = ip;
+        w.tries = 1;
+        w.next_ms = now_ms + u64::from(env.snap.l3.neighbour.retry_interval_ms);
+        if limit > 0 {
+            w.packets.push((pkt, from));
+            self.consume();
+        } else {
+            self.discard(DropReason::NeighbourQueueFull, pkt);
+        }
+        self.held.active += 1;
+        let out = out.clone();
+        self.ask_for(io, env, &out, ip);
+    }
+
+    /// Once per poll while neighbours are awaited: sends the packets of
+    /// those now resolved, asks again for the others when due, and drops
+    /// the packets of those that never answered.
+    pub(super) fn poll_held<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, env: &Env) {
+        if self.held.is_empty() {
+            return;
+        }
+        let now_ms = self.shared.clock.coarse_ms();
+        let plan = env.snap.l3.neighbour;
+        for i in 0..self.held.entries.len() {
+            let w = &self.held.entries[i];
+            if !w.active {
+                continue;
+            }
+            let (iface, ip, slot, tries, due) = (w.iface, w.ip, w.slot, w.tries, w.next_ms);
+            let out = env
+                .snap
+                .l3
+                .iface(iface)
+                .filter(|f| f.slot == slot && f.is_neighbour(ip))
+                .cloned();
+            let mac = out
+                .as_ref()
+                .and_then(|_| self.shared.neighbours.lookup(iface, ip));
+            match (out, mac) {
+                (Some(out), Some(hit)) => self.release(io, env, i, Some((&out, hit.mac))),
+                (None, _) => self.release(io, env, i, None),
+                (Some(out), None) if now_ms >= due => {
+                    if tries >= plan.retries {
+                        self.release(io, env, i, None);
+                    } else {
+                        let w = &mut self.held.entries[i];
+                        w.tries += 1;
+                        w.next_ms = now_ms + u64::from(plan.retry_interval_ms);
+                        self.ask_for(io, env, &out, ip);
+                    }
+                }
+                (Some(_), None) => {}
+            }
+        }
+    }
+
+    /// Ends entry `i`'s wait: its packets go to `to` (interface, MAC), or
+    /// are dropped as unresolved.
+    fn release<IO: PortIo<Buf = B>>(
+        &mut self,
+        io: &mut IO,
+        env: &Env,
+        i: usize,
+        to: Option<(&IfacePlan, Mac)>,
+    ) {
+        let mut packets = std::mem::take(&mut self.held.entries[i].packets);
+        for (pkt, from) in packets.drain(..) {
+            // A held packet had its verdict ("consumed"); it comes back as a new one.
+            self.ledger.entered += 1;
+            match to {
+                Some((out, mac)) => self.send_routed(io, env, out, mac, pkt),
+                None => {
+                    if let Some(gw) = from {
+                        self.icmp_error(io, env, gw, IcmpError::HostUnreachable, pkt.data());
+                    }
+                    self.discard(DropReason::NeighbourUnresolved, pkt)
+                }
+            }
+        }
+        let w = &mut self.held.entries[i];
+        w.packets = packets;
+        w.active = false;
+        self.held.active -= 1;
+    }
+
+    /// Floods an ARP request for `ip` into `out`'s VNI.
+    fn ask_for<IO: PortIo<Buf = B>>(
+        &mut self,
+        io: &mut IO,
+        env: &Env,
+        out: &IfacePlan,
+        ip: Ipv4Addr,
+    ) {
+        let Some(vni) = env.snap.vni(out.slot) else {
+            return;
+        };
+        self.ledger.entered += 1;
+        let Some(pkt) = copy_into_new(io, &arp_request(out, ip)) else {
+            return self.drop_packet(DropReason::NoMbuf);
+        };
+        self.counters.gateway_arp_requests_sent.inc();
+        self.flood(io, env, out.slot, vni, None, FloodScope::PortsAndVteps, pkt);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::arp::ArpPacket;
+
+    #[test]
+    fn the_request_asks_from_the_gateway_address() {
+        let out = IfacePlan {
+            name: "vni200".into(),
+            vrf: 0,
+            ip: Ipv4Addr::new(198, 51, 100, 1),
+            prefix_len: 24,
+            mac: Mac([2, 0x76, 192, 0, 2, 10]),
+            mtu: 1450,
+            slot: VniSlot(1),
+        };
+        let f = arp_request(&out, Ipv4Addr::new(198, 51, 100, 2));
+        assert_eq!(&f[..6], &[0xff; 6]);
+        assert_eq!(&f[6..12], &out.mac.0);
+        let a = ArpPacket::new_checked(&f[ETH_LEN..]).unwrap();
+        assert_eq!(a.operation(), ARP_REQUEST);
+        assert_eq!((a.sender_ip(), a.sender_mac()), (out.ip, out.mac));
+        assert_eq!(a.target_ip(), Ipv4Addr::new(198, 51, 100, 2));
+    }
+}

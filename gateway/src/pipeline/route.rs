@@ -1,0 +1,208 @@
+//! Routing, the centralized L3 gateway's stage: a frame to a VNI's
+//! gateway MAC (from a port, or decapsulated) is an IPv4 packet to route.
+//! Its sender is learned as a neighbour; a packet to a gateway address is
+//! answered here (ICMP echo); any other goes by longest-prefix match in
+//! the ingress interface's VRF to an egress interface, its TTL less one
+//! (incremental checksum), to the neighbour's MAC ([`super::hold`] keeps
+//! it while the neighbour is resolved), and into the egress VNI as an L2
+//! frame from the gateway MAC: bridged to a port or encapsulated.
+
+use super::{destination_of, wire_drop, Env, Pipeline};
+use crate::buf::PacketBuf;
+use crate::counters::DropReason;
+use crate::events::Event;
+use crate::io::PortIo;
+use crate::l3::{GatewayPlan, IfaceId, IfacePlan, NextHop};
+use crate::snapshot::{Member, UNDERLAY_PORT};
+use crate::tables::MacDest;
+use crate::types::{Mac, VniSlot};
+use crate::wire::ethernet::{ETHERTYPE_IPV4, HEADER_LEN as ETH_LEN};
+use crate::wire::icmpv4::{turn_echo_request_into_reply, IcmpError};
+use crate::wire::ipv4::{decrement_ttl, Ipv4Packet, PROTO_ICMP};
+use std::net::{IpAddr, Ipv4Addr};
+
+impl<B: PacketBuf> Pipeline<B> {
+    /// Routes an untagged frame of VNI `slot` sent to the VNI's gateway
+    /// MAC by `src_mac`.
+    pub(super) fn route_in<IO: PortIo<Buf = B>>(
+        &mut self,
+        io: &mut IO,
+        env: &Env,
+        slot: VniSlot,
+        gw: GatewayPlan,
+        src_mac: Mac,
+        mut pkt: B,
+    ) {
+        let rc = &self.counters.routed[slot.index()];
+        rc.in_packets.inc();
+        rc.in_bytes.add(pkt.len() as u64);
+        let data = pkt.data();
+        if data.get(12..14) != Some(&ETHERTYPE_IPV4.to_be_bytes()[..]) {
+            return self.discard(DropReason::NotRoutable, pkt);
+        }
+        let (src, dst, ttl) = match Ipv4Packet::new_checked(&data[ETH_LEN..]) {
+            Ok(ip) if !ip.verify_checksum() => {
+                return self.discard(DropReason::BadIpv4Checksum, pkt)
+            }
+            Ok(ip) => (ip.src_addr(), ip.dst_addr(), ip.ttl()),
+            Err(e) => return self.discard(wire_drop(e, DropReason::MalformedIpv4), pkt),
+        };
+        // Anything after the IP packet (Ethernet padding) is not routed on.
+        let ip_len = usize::from(u16::from_be_bytes([data[ETH_LEN + 2], data[ETH_LEN + 3]]));
+        let padding = pkt.len() - ETH_LEN - ip_len;
+        if padding > 0 && !pkt.trim(padding) {
+            return self.discard(DropReason::Truncated, pkt);
+        }
+        if let Some(f) = env.snap.l3.iface(gw.iface) {
+            if f.is_neighbour(src) {
+                self.heard_from(env, gw.iface, src, src_mac);
+            }
+        }
+        let Some(hop) = env.snap.l3.routes.lookup_v4(gw.vrf, dst) else {
+            self.icmp_error(io, env, gw, IcmpError::NetUnreachable, pkt.data());
+            return self.discard(DropReason::NoRoute, pkt);
+        };
+        if let NextHop::Connected { iface } = hop {
+            if env.snap.l3.iface(iface).is_some_and(|f| f.ip == dst) {
+                return self.for_gateway(io, env, gw, pkt);
+            }
+        }
+        if ttl <= 1 {
+            self.icmp_error(io, env, gw, IcmpError::TimeExceeded, pkt.data());
+            return self.discard(DropReason::TtlExceeded, pkt);
+        }
+        self.route_out(io, env, hop, dst, Some(gw), pkt, true);
+    }
+
+    /// A packet to one of the gateway's addresses: ICMP echo requests are
+    /// answered (the reply routed back like any packet), the rest dropped.
+    fn for_gateway<IO: PortIo<Buf = B>>(
+        &mut self,
+        io: &mut IO,
+        env: &Env,
+        gw: GatewayPlan,
+        mut pkt: B,
+    ) {
+        let ip = &mut pkt.data_mut()[ETH_LEN..];
+        let echo = ip.get(9) == Some(&PROTO_ICMP) && echo_request_ok(ip);
+        if !echo || turn_echo_request_into_reply(ip).is_err() {
+            return self.discard(DropReason::GatewayIgnored, pkt);
+        }
+        let dst = Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
+        let Some(hop) = env.snap.l3.routes.lookup_v4(gw.vrf, dst) else {
+            return self.discard(DropReason::NoRoute, pkt);
+        };
+        self.counters.gateway_echo_replies_sent.inc();
+        self.route_out(io, env, hop, dst, None, pkt, false);
+    }
+
+    /// Sends a packet towards `dst` by `hop`: to its neighbour's MAC, or
+    /// held until the neighbour is resolved. `forward`: a routed packet,
+    /// whose TTL goes down by one (the gateway's own keep theirs); `from`:
+    /// the interface it came in on, which errors about it go back to.
+    #[allow(clippy::too_many_arguments)] // distinct inputs, as `flood`'s
+    pub(super) fn route_out<IO: PortIo<Buf = B>>(
+        &mut self,
+        io: &mut IO,
+        env: &Env,
+        hop: NextHop,
+        dst: Ipv4Addr,
+        from: Option<GatewayPlan>,
+        mut pkt: B,
+        forward: bool,
+    ) {
+        let id = hop.iface();
+        let Some(out) = env.snap.l3.iface(id) else {
+            return self.discard(DropReason::NoRoute, pkt);
+        };
+        let IpAddr::V4(neighbour) = hop.neighbour(IpAddr::V4(dst)) else {
+            return self.discard(DropReason::NoRoute, pkt);
+        };
+        if pkt.len() - ETH_LEN > usize::from(out.mtu) {
+            if let Some(gw) = from {
+                let error = IcmpError::FragNeeded { mtu: out.mtu };
+                self.icmp_error(io, env, gw, error, pkt.data());
+            }
+            return self.discard(DropReason::FragNeeded, pkt);
+        }
+        if forward {
+            decrement_ttl(&mut pkt.data_mut()[ETH_LEN..]);
+        }
+        match self.shared.neighbours.lookup(id, neighbour) {
+            Some(hit) => self.send_routed(io, env, out, hit.mac, pkt),
+            None => self.hold(io, env, id, neighbour, from, pkt),
+        }
+    }
+
+    /// The last step of routing: the frame goes from `out`'s gateway MAC to
+    /// `mac`, into `out`'s VNI: to the port or tunnel the MAC table names,
+    /// or flooded in the VNI if the MAC is unknown there.
+    pub(super) fn send_routed<IO: PortIo<Buf = B>>(
+        &mut self,
+        io: &mut IO,
+        env: &Env,
+        out: &IfacePlan,
+        mac: Mac,
+        mut pkt: B,
+    ) {
+        let slot = out.slot;
+        let Some(vni) = env.snap.vni(slot) else {
+            return self.discard(DropReason::NoRoute, pkt);
+        };
+        let data = pkt.data_mut();
+        data[..6].copy_from_slice(&mac.0);
+        data[6..12].copy_from_slice(&out.mac.0);
+        let rc = &self.counters.routed[slot.index()];
+        rc.out_packets.inc();
+        rc.out_bytes.add(pkt.len() as u64);
+        let hit = self.shared.macs.lookup(slot, &mac);
+        match destination_of(env, slot, hit) {
+            Some(MacDest::Local { port, vlan }) => {
+                self.deliver_local(io, env, Member { port, vlan }, pkt)
+            }
+            Some(MacDest::Remote { tunnel }) => {
+                self.encap_unicast(io, env, slot, vni, tunnel, UNDERLAY_PORT, pkt)
+            }
+            None => self.flood(
+                io,
+                env,
+                slot,
+                vni,
+                None,
+                super::flood::FloodScope::PortsAndVteps,
+                pkt,
+            ),
+        }
+    }
+
+    /// Records that `ip` on `iface` has `mac`: refreshes the neighbour if
+    /// the table already says so, else tells the control thread (at most
+    /// once a second per host and MAC).
+    pub(super) fn heard_from(&mut self, env: &Env, iface: IfaceId, ip: Ipv4Addr, mac: Mac) {
+        if mac.is_multicast() || mac.is_zero() {
+            return;
+        }
+        match self.shared.neighbours.lookup(iface, ip) {
+            Some(hit) if hit.mac == mac => self.shared.neighbours.touch(hit.index, env.now),
+            _ => {
+                // VNI slot 0x7ffe: never a MAC key's (slots stay below 4096).
+                let key =
+                    (1 << 63) | (0x7ffe << 48) | u64::from(iface) << 32 | u64::from(u32::from(ip));
+                let [a, b, c, d, e, f] = mac.0;
+                let value = u64::from_be_bytes([0, 0, a, b, c, d, e, f]);
+                self.notify(env, key, value, Event::Neighbour { iface, ip, mac });
+            }
+        }
+    }
+}
+
+/// Whether an IPv4 packet is a whole ICMP echo request with a good checksum.
+fn echo_request_ok(ip: &[u8]) -> bool {
+    use crate::wire::icmpv4::{Icmpv4Packet, ECHO_REQUEST};
+    let Ok(ip) = Ipv4Packet::new_checked(ip) else {
+        return false;
+    };
+    !ip.is_fragment()
+        && Icmpv4Packet::new_checked(ip.payload())
+            .is_ok_and(|icmp| icmp.msg_type() == ECHO_REQUEST && icmp.verify_checksum())
+}

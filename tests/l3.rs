@@ -1,0 +1,182 @@
+//! The centralized L3 gateway (issue 10): hosts on two VNIs (and the VLAN
+//! host on VNI 100) use the gateway addresses as their default routers,
+//! and the gateway routes between the VNIs (see `common::l3lab::L3Lab`).
+
+mod common;
+
+use common::l3lab::*;
+use common::*;
+use std::time::Duration;
+
+const SECS: Duration = Duration::from_secs(15);
+
+/// `vtepgw_drops_total{reason}`.
+fn drops(gw: &Gateway, reason: &str) -> f64 {
+    gw.metric(&format!(r#"vtepgw_drops_total{{reason="{reason}"}}"#))
+}
+
+/// One echo request with 5 s for the reply (the gateway may first have to
+/// resolve the destination); ping's output, or a panic with it and the
+/// gateway's log.
+fn ping_once(gw: &Gateway, from: &Netns, dst: &str) -> String {
+    from.try_run(&format!("ping -n -c 1 -W 5 {dst}"))
+        .unwrap_or_else(|e| {
+            panic!(
+                "{} -> {dst}: no reply: {e}\ngateway log:\n{}",
+                from.name,
+                tail(&gw.log(), 30)
+            )
+        })
+}
+
+/// The TTL of the (first) echo reply in ping's output (`ttl=63`).
+fn reply_ttl(ping_output: &str) -> Option<u8> {
+    let rest = &ping_output[ping_output.find("ttl=")? + 4..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// `ip neigh show ADDR dev eth0` in `ns`.
+fn neighbour(ns: &Netns, addr: &str) -> String {
+    ns.run(&format!("ip neigh show {addr} dev eth0"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn reply_ttl_is_read_from_ping_output() {
+    let out = "64 bytes from 198.51.100.2: icmp_seq=1 ttl=63 time=0.5 ms\n";
+    assert_eq!(reply_ttl(out), Some(63));
+    assert_eq!(reply_ttl("1 packets transmitted, 0 received"), None);
+}
+
+/// Also the gateway's ARP on both sides: the hosts learned the gateway
+/// addresses from its replies, through a kernel VTEP and on the VLAN.
+#[test]
+fn hosts_ping_across_vnis_through_the_gateway_from_a_cold_start() {
+    let lab = L3Lab::new();
+    let gw = Gateway::start(&lab.gateway_config("", "", ""));
+
+    // The very first packet: h1 resolves its router, the gateway holds the
+    // echo request while it resolves h2, and only one request is sent.
+    let first = ping_once(&gw, &lab.h1, L3_H2_IP);
+    // Linux answers with TTL 64; the gateway routes the reply once.
+    assert_eq!(reply_ttl(&first), Some(63), "h1 -> h2: {first}");
+
+    ping_once(&gw, &lab.ph, L3_H2_IP);
+    ping_once(&gw, &lab.h2, PH_IP);
+    ping_once(&gw, &lab.h2, H1_IP);
+
+    // The gateway's own addresses: the near one, and the other VNI's
+    // (routed to the gateway itself).
+    for host in [&lab.h1, &lab.ph] {
+        ping_once(&gw, host, GW1_IP);
+        ping_once(&gw, host, GW2_IP);
+    }
+    ping_once(&gw, &lab.h2, GW2_IP);
+
+    for (host, router) in [(&lab.h1, GW1_IP), (&lab.ph, GW1_IP), (&lab.h2, GW2_IP)] {
+        let entry = neighbour(host, router);
+        assert!(
+            entry.contains(&format!("lladdr {GW_MAC}")),
+            "{}: {router} is not at the derived gateway MAC: {entry:?}",
+            host.name
+        );
+    }
+    assert!(gw.stop(), "clean shutdown on SIGTERM");
+}
+
+#[test]
+fn a_routed_frame_leaves_with_the_gateway_mac_and_ttl_minus_one() {
+    let lab = L3Lab::new();
+    let gw = Gateway::start(&lab.gateway_config("", "", ""));
+    let cap = Capture::start(&lab.h2, "eth0", "icmp");
+    // Any reply will do here: the cold-start test covers the first one.
+    assert!(
+        lab.h1.ping(L3_H2_IP, 3),
+        "h1 -> h2: {}",
+        tail(&gw.log(), 30)
+    );
+    let requests = "icmp.type == 8";
+    let rows = tshark_fields(
+        &cap.stop_after(requests, 1),
+        requests,
+        &["eth.src", "eth.dst", "ip.ttl", "ip.src", "ip.dst"],
+    );
+    assert!(!rows.is_empty());
+    for r in &rows {
+        assert_eq!(
+            r,
+            &[GW_MAC, H2_MAC, "63", H1_IP, L3_H2_IP],
+            "echo request as h2 received it (eth.src, eth.dst, ip.ttl, ip.src, ip.dst)"
+        );
+    }
+}
+
+#[test]
+fn vrfs_keep_tenants_apart() {
+    let lab = L3Lab::new();
+    let gw = Gateway::start(&lab.vrf_config("red", ""));
+    let at_hv2 = Capture::start(&lab.hv2, "u1", "udp port 4789");
+
+    assert!(
+        lab.h1
+            .try_run(&format!("ping -n -c 2 -W 1 {L3_H2_IP}"))
+            .is_err(),
+        "h1 (VRF default) reached h2 (VRF red)"
+    );
+    // Both echo requests reached the gateway, and neither found a route.
+    wait_until(SECS, "2 no_route drops", || drops(&gw, "no_route") >= 2.0);
+    let leaked = tshark_fields(&at_hv2.stop(), "ip.src == 203.0.113.1", &["ip.dst"]);
+    assert!(
+        leaked.is_empty(),
+        "h1's packets reached VNI 200: {leaked:?}"
+    );
+
+    // Each tenant still reaches its own gateway.
+    ping_once(&gw, &lab.h2, GW2_IP);
+    ping_once(&gw, &lab.h1, GW1_IP);
+}
+
+#[test]
+fn an_unresolvable_neighbour_is_dropped_and_counted() {
+    let lab = L3Lab::new();
+    let gw = Gateway::start(&lab.gateway_config(
+        "",
+        "",
+        "[neighbour]\nretries = 2\nretry_interval_ms = 200",
+    ));
+    let at_hv2 = Capture::start(&lab.hv2, "u1", "udp port 4789");
+
+    assert!(
+        lab.h1
+            .try_run(&format!("ping -n -c 1 -W 1 {NOBODY_IP}"))
+            .is_err(),
+        "someone answered for {NOBODY_IP}"
+    );
+    wait_until(SECS, "a neighbour_unresolved drop", || {
+        drops(&gw, "neighbour_unresolved") >= 1.0
+    });
+
+    // The gateway asked (retries = 2 requests) in VNI 200, from its
+    // address and MAC there. Outer and inner fields come as "outer,inner".
+    let asks = format!("vxlan.vni == {L3_VNI2} && arp.dst.proto_ipv4 == {NOBODY_IP}");
+    let rows = tshark_fields(
+        &at_hv2.stop_after(&asks, 2),
+        &asks,
+        &[
+            "ip.src",
+            "eth.src",
+            "arp.opcode",
+            "arp.src.hw_mac",
+            "arp.src.proto_ipv4",
+        ],
+    );
+    assert!(rows.len() >= 2, "ARP requests for {NOBODY_IP}: {rows:?}");
+    for r in &rows {
+        let inner_src = r[1].rsplit(',').next().unwrap();
+        assert_eq!(r[0], GW_IP, "sent by the gateway's VTEP: {rows:?}");
+        assert_eq!(inner_src, GW_MAC, "{rows:?}");
+        assert_eq!(&r[2..], &["1", GW_MAC, GW2_IP], "{rows:?}");
+    }
+}
