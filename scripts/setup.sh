@@ -14,6 +14,7 @@ PACKAGES=(
     libclang-dev clang pkg-config      # bindgen; clang also builds the eBPF VLAN access port
     linux-libc-dev build-essential     # kernel headers for that eBPF program; cc and the linker
     iproute2 iputils-ping ethtool      # namespaces, veths, kernel VTEPs, ping
+    iputils-tracepath traceroute       # path MTU discovery and hops across the L3 gateway
     procps ca-certificates             # sysctl and kill; HTTPS for rustup on a fresh machine
     tcpdump tshark                     # captures, read field by field
     python3-scapy                      # crafted frames (used via /usr/bin/python3)

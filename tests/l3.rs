@@ -180,3 +180,71 @@ fn an_unresolvable_neighbour_is_dropped_and_counted() {
         assert_eq!(&r[2..], &["1", GW_MAC, GW2_IP], "{rows:?}");
     }
 }
+
+/// `traceroute` (UDP probes) from h1 to h2: the gateway is one hop,
+/// answering from its address on h1's VNI, and h2 is the second.
+#[test]
+fn traceroute_shows_the_gateway_as_one_hop() {
+    let lab = L3Lab::new();
+    let gw = Gateway::start(&lab.gateway_config("", "", ""));
+    // h2's gateway learns h2 first, so probes are not held.
+    ping_once(&gw, &lab.h1, L3_H2_IP);
+    let out = lab
+        .h1
+        .run(&format!("traceroute -n -q 1 -w 2 -m 5 {L3_H2_IP}"));
+    let hops: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
+    assert_eq!(hops, [GW1_IP, L3_H2_IP], "{out}");
+    assert!(gw.metric(r#"vtepgw_drops_total{reason="ttl_exceeded"}"#) >= 1.0);
+}
+
+/// Unreachable: net (no route) and host (a neighbour that never answers),
+/// both from the gateway address of h1's VNI, as ping prints them.
+#[test]
+fn unreachable_destinations_are_reported_to_the_sender() {
+    let lab = L3Lab::new();
+    let gw = Gateway::start(&lab.gateway_config(
+        "",
+        "",
+        "[neighbour]\nretries = 2\nretry_interval_ms = 200",
+    ));
+    let net = lab
+        .h1
+        .try_run("ping -n -c 1 -W 3 192.0.2.200")
+        .expect_err("no route there");
+    assert!(
+        net.contains(&format!("From {GW1_IP}")) && net.contains("Destination Net Unreachable"),
+        "{net}"
+    );
+    let host = lab
+        .h1
+        .try_run(&format!("ping -n -c 1 -W 3 {NOBODY_IP}"))
+        .expect_err("nobody there");
+    assert!(
+        host.contains(&format!("From {GW1_IP}")) && host.contains("Destination Host Unreachable"),
+        "{host}"
+    );
+    let sent = |kind: &str| gw.metric(&format!(r#"vtepgw_drops_total{{reason="{kind}"}}"#));
+    assert!(sent("no_route") >= 1.0 && sent("neighbour_unresolved") >= 1.0);
+}
+
+/// `tracepath` from VNI 100 (MTU 1500, hosts at 1450) into VNI 200 with a
+/// smaller MTU: the gateway's fragmentation-needed errors carry 1400, and
+/// path MTU discovery finds it.
+#[test]
+fn tracepath_discovers_the_smaller_mtu_behind_the_gateway() {
+    let lab = L3Lab::new();
+    let gw = Gateway::start(&lab.gateway_config("", "mtu = 1400", ""));
+    ping_once(&gw, &lab.h1, L3_H2_IP);
+    let out = lab.h1.run(&format!("tracepath -n -m 5 {L3_H2_IP}"));
+    assert!(out.contains("pmtu 1400"), "{out}");
+    assert!(out.contains("Resume: pmtu 1400"), "{out}");
+    assert!(gw.metric(r#"vtepgw_drops_total{reason="frag_needed"}"#) >= 1.0);
+    // And the kernel keeps it: a 1400-byte DF packet now goes through.
+    lab.h1
+        .try_run(&format!("ping -n -c 1 -W 3 -M do -s 1372 {L3_H2_IP}"))
+        .unwrap_or_else(|e| panic!("1400-byte ping: {e}"));
+}
