@@ -248,3 +248,38 @@ fn tracepath_discovers_the_smaller_mtu_behind_the_gateway() {
         .try_run(&format!("ping -n -c 1 -W 3 -M do -s 1372 {L3_H2_IP}"))
         .unwrap_or_else(|e| panic!("1400-byte ping: {e}"));
 }
+
+/// Reply-on-behalf: once h1 is known, ph's ARP for h1 is answered by the
+/// gateway with h1's own MAC, and no ARP request reaches h1's VTEP.
+#[test]
+fn reply_on_behalf_answers_for_a_known_host_and_floods_nothing() {
+    let lab = L3Lab::new();
+    let gw = Gateway::start(&lab.gateway_config("arp_suppression = \"reply\"", "", ""));
+    // h1 makes itself known (its ARP for the gateway) and its MAC learned.
+    ping_once(&gw, &lab.h1, GW1_IP);
+    let at_hv1 = Capture::start(&lab.hv1, "u1", "udp port 4789");
+    ping_once(&gw, &lab.ph, H1_IP);
+    let entry = neighbour(&lab.ph, H1_IP);
+    assert!(entry.contains(&format!("lladdr {H1_MAC}")), "{entry}");
+    let asks = format!("arp.opcode == 1 && arp.dst.proto_ipv4 == {H1_IP}");
+    let rows = tshark_fields(&at_hv1.stop(), &asks, &["arp.src.proto_ipv4"]);
+    assert!(rows.is_empty(), "ARP for h1 reached its VTEP: {rows:?}");
+    assert!(
+        gw.metric(r#"vtepgw_drops_total{reason="no_route"}"#) == 0.0,
+        "nothing was routed"
+    );
+}
+
+/// Proxy: every answer is the gateway MAC, and traffic within the subnet
+/// is routed (TTL down by one each way).
+#[test]
+fn proxy_arp_routes_traffic_within_the_subnet() {
+    let lab = L3Lab::new();
+    let gw = Gateway::start(&lab.gateway_config("arp_suppression = \"proxy\"", "", ""));
+    let out = ping_once(&gw, &lab.ph, H1_IP);
+    assert_eq!(reply_ttl(&out), Some(63), "routed: {out}");
+    let entry = neighbour(&lab.ph, H1_IP);
+    assert!(entry.contains(&format!("lladdr {GW_MAC}")), "{entry}");
+    let entry = neighbour(&lab.h1, PH_IP);
+    assert!(entry.contains(&format!("lladdr {GW_MAC}")), "{entry}");
+}

@@ -2,7 +2,7 @@
 //! gateway interfaces, routed interfaces, ICMP and neighbour settings;
 //! routes are checked in `l3_route.rs` against the connected prefixes
 //! found here. [`refuse_until_routed`] is the one place that refuses
-//! the parts the data plane does not do yet.
+//! the part the data plane does not do yet (routed interfaces).
 
 use crate::l3_model::{ArpSuppression, DEFAULT_VRF};
 use crate::model::Config;
@@ -14,7 +14,7 @@ use std::net::Ipv4Addr;
 /// Why a config using a part of L3 the data plane does not do yet is
 /// refused.
 pub const NOT_AVAILABLE: &str =
-    "not available yet (checked, but the data plane routes between VNI gateway interfaces only: no routed interfaces, no ARP suppression): remove this to run the config";
+    "not available yet (checked, but the data plane routes between VNI gateway interfaces only: no routed interfaces): remove this to run the config";
 
 /// A prefix the gateway is attached to: a VNI's gateway interface or a
 /// routed interface.
@@ -40,16 +40,11 @@ pub(crate) fn validate(config: &Config, r: &mut Report) {
 }
 
 /// Refuses the parts of L3 the data plane does not do yet (routed
-/// interfaces, ARP suppression), once the rest of the config is known
-/// good. VRFs, VNI gateway interfaces and static routes through them run.
+/// interfaces), once the rest of the config is known good. VRFs, VNI
+/// gateway interfaces, ARP suppression and static routes through them run.
 pub(crate) fn refuse_until_routed(config: &Config, r: &mut Report) {
     if !config.interface.is_empty() {
         r.error("interface".to_string(), NOT_AVAILABLE);
-    }
-    for (i, v) in config.vni.iter().enumerate() {
-        if !v.arp_suppression.is_off() {
-            r.error(format!("vni[{i}].arp_suppression"), NOT_AVAILABLE);
-        }
     }
 }
 
@@ -112,11 +107,16 @@ fn gateways<'a>(
     for (i, v) in config.vni.iter().enumerate() {
         let at = |f: &str| format!("vni[{i}].{f}");
         let Some(g) = &v.gateway else {
-            if v.arp_suppression == ArpSuppression::Proxy {
-                r.error(
+            match v.arp_suppression {
+                ArpSuppression::Off => {}
+                ArpSuppression::Proxy => r.error(
                     at("arp_suppression"),
                     "proxy answers with the gateway MAC and routes what follows: the VNI needs a `gateway`",
-                );
+                ),
+                ArpSuppression::Reply => r.error(
+                    at("arp_suppression"),
+                    "reply answers from the gateway's neighbour table, which the VNI's gateway interface keeps: the VNI needs a `gateway`",
+                ),
             }
             continue;
         };

@@ -331,6 +331,10 @@ pub struct WorkerCounters {
     pub gateway_arp_replies_sent: Counter,
     pub gateway_arp_requests_sent: Counter,
     pub gateway_echo_replies_sent: Counter,
+    /// ARP suppression: requests answered for another host, by mode
+    /// (0: reply-on-behalf, 1: proxy), and reply-mode misses (flooded).
+    pub arp_suppression_replies: [Counter; 2],
+    pub arp_suppression_misses: Counter,
     /// ICMP errors sent about routed packets, by kind
     /// (`pipeline::icmp_error::ALL` order), and those the rate limit held back.
     pub icmp_errors: [Counter; 4],
@@ -371,6 +375,8 @@ impl WorkerCounters {
             gateway_arp_requests_sent: Counter::default(),
             gateway_echo_replies_sent: Counter::default(),
             icmp_errors: Default::default(),
+            arp_suppression_replies: Default::default(),
+            arp_suppression_misses: Counter::default(),
             icmp_errors_limited: Counter::default(),
             arp_seen: Counter::default(),
             igmp_queries: Counter::default(),

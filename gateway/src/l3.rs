@@ -8,7 +8,7 @@ use crate::types::VniSlot;
 use crate::wire::Mac;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
-use vtepgw_config::Config;
+use vtepgw_config::{ArpSuppression, Config};
 
 /// A VNI's gateway interface, as the packet path of that VNI needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,6 +17,8 @@ pub struct GatewayPlan {
     pub vrf: VrfId,
     pub ip: Ipv4Addr,
     pub mac: Mac,
+    /// Whether and how the gateway answers ARP for the VNI's hosts.
+    pub arp_suppression: ArpSuppression,
 }
 
 /// One L3 interface (index = its [`IfaceId`]).
@@ -109,6 +111,7 @@ impl L3Plan {
                     vrf: f.vrf,
                     ip: f.address.addr,
                     mac,
+                    arp_suppression: vni.arp_suppression,
                 },
             );
             ifaces.push(IfacePlan {

@@ -1,8 +1,12 @@
 //! ARP in a VNI that has a gateway interface: every sender on the link is
 //! learned (or refreshed) as a neighbour; requests for the gateway's
 //! address are answered with the gateway MAC, back where they came from;
-//! replies to the gateway (to its ARP requests) end here. Everything else
-//! (ARP between hosts) goes on through the L2 path as before.
+//! replies to the gateway (to its ARP requests) end here. With ARP
+//! suppression, a host's request for another host is answered here too:
+//! `reply` (reply-on-behalf) with that host's own MAC if the gateway knows
+//! it, `proxy` always with the gateway MAC (so traffic in the subnet is
+//! routed too). Everything else (a miss, gratuitous ARP, probes, ARP
+//! between hosts) goes on through the L2 path as before.
 
 use super::{Env, Pipeline};
 use crate::buf::PacketBuf;
@@ -14,6 +18,8 @@ use crate::tables::TunnelId;
 use crate::types::VniSlot;
 use crate::wire::arp::{turn_request_into_reply, ArpPacket, ARP_REPLY, ARP_REQUEST};
 use crate::wire::ethernet::{ETHERTYPE_ARP, HEADER_LEN as ETH_LEN};
+use std::net::Ipv4Addr;
+use vtepgw_config::ArpSuppression;
 
 /// Where a frame of a VNI came from, to answer it there.
 #[derive(Clone, Copy)]
@@ -29,7 +35,34 @@ pub(super) fn is_arp(frame: &[u8]) -> bool {
     frame.get(12..14) == Some(&ETHERTYPE_ARP.to_be_bytes()[..])
 }
 
+/// Whether a request may be answered on the target's behalf: not
+/// gratuitous (the sender announcing its own address) and not a probe
+/// (sender 0.0.0.0, RFC 5227): those must reach every host, the owner
+/// of the address included, as Linux's and RFC 9161's suppression keep.
+fn suppressible(sender: Ipv4Addr, target: Ipv4Addr) -> bool {
+    sender != target && !sender.is_unspecified()
+}
+
 impl<B: PacketBuf> Pipeline<B> {
+    /// Sends an ARP reply back where its request came from.
+    fn reply_to<IO: PortIo<Buf = B>>(
+        &mut self,
+        io: &mut IO,
+        env: &Env,
+        slot: VniSlot,
+        vni: &VniPlan,
+        from: Ingress,
+        pkt: B,
+    ) {
+        match from {
+            Ingress::Port(member) => self.deliver_local(io, env, member, pkt),
+            Ingress::Tunnel(Some(tunnel)) => {
+                self.encap_unicast(io, env, slot, vni, tunnel, UNDERLAY_PORT, pkt)
+            }
+            Ingress::Tunnel(None) => self.discard(DropReason::VtepUnresolved, pkt),
+        }
+    }
+
     /// Handles an ARP frame of VNI `slot`; gives the frame back if it is
     /// not the gateway's business and is to be bridged.
     #[allow(clippy::too_many_arguments)] // distinct inputs, as `flood`'s
@@ -61,13 +94,35 @@ impl<B: PacketBuf> Pipeline<B> {
                     return None;
                 }
                 self.counters.gateway_arp_replies_sent.inc();
-                match from {
-                    Ingress::Port(member) => self.deliver_local(io, env, member, pkt),
-                    Ingress::Tunnel(Some(tunnel)) => {
-                        self.encap_unicast(io, env, slot, vni, tunnel, UNDERLAY_PORT, pkt)
-                    }
-                    Ingress::Tunnel(None) => self.discard(DropReason::VtepUnresolved, pkt),
+                self.reply_to(io, env, slot, vni, from, pkt);
+                None
+            }
+            // ARP suppression: a host's request answered here, not flooded.
+            ARP_REQUEST if suppressible(sender, target) && link.is_some_and(|f| f.is_neighbour(target)) => {
+                let answer = match gw.arp_suppression {
+                    ArpSuppression::Off => return Some(pkt),
+                    // Every answer is the gateway: what follows is routed.
+                    ArpSuppression::Proxy => Some(gw.mac),
+                    // The host's own MAC, if the gateway knows it (never
+                    // the asker's own MAC: that would be a conflict to see).
+                    ArpSuppression::Reply => self
+                        .shared
+                        .neighbours
+                        .lookup(gw.iface, target)
+                        .map(|h| h.mac)
+                        .filter(|&m| m != sender_mac),
+                };
+                let mode = usize::from(gw.arp_suppression == ArpSuppression::Proxy);
+                let Some(mac) = answer else {
+                    self.counters.arp_suppression_misses.inc();
+                    return Some(pkt);
+                };
+                if turn_request_into_reply(pkt.data_mut(), mac).is_err() {
+                    self.discard(DropReason::ArpIgnored, pkt);
+                    return None;
                 }
+                self.counters.arp_suppression_replies[mode].inc();
+                self.reply_to(io, env, slot, vni, from, pkt);
                 None
             }
             // An answer to the gateway's request: learned above, done.

@@ -387,3 +387,79 @@ fn the_rate_limit_holds_errors_back() {
         "every packet still counted"
     );
 }
+
+/// VNI 100 with ARP suppression `mode`; host A (phys0) and a host C
+/// behind VTEP 1, both in 203.0.113.0/24.
+fn suppressing(mode: &str) -> Rig {
+    let config = L3.replace(
+        "id = 100\n",
+        &format!("id = 100\narp_suppression = \"{mode}\"\n"),
+    );
+    let mut rig = Rig::new(&config);
+    rig.resolve(VTEP1, VTEP1_MAC);
+    rig.resolve(VTEP2, VTEP2_MAC);
+    rig.run();
+    rig.take(0);
+    rig
+}
+
+const C_IP: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 7);
+
+#[test]
+fn reply_on_behalf_answers_for_a_known_host_with_its_own_mac() {
+    let mut rig = suppressing("reply");
+    let ask = tag(&arp_frame(ARP_REQUEST, HOST_P0, A_IP, Mac::ZERO, C_IP), 10);
+    // C unknown: flooded as without suppression (to VTEP 1), counted as a miss.
+    rig.inject(1, &ask);
+    rig.run();
+    assert_eq!(rig.take(0).len(), 1, "a miss is flooded");
+    assert!(rig.take(1).is_empty());
+    assert_eq!(rig.shared.workers[0].arp_suppression_misses.get(), 1);
+    // C makes itself known (any ARP it sends); now A's request is answered
+    // here with C's MAC, and nothing reaches the VTEP.
+    let c_arp = arp_frame(ARP_REQUEST, HOST_V1, C_IP, Mac::ZERO, Ipv4Addr::new(203, 0, 113, 254));
+    rig.inject(0, &vxlan_from(VTEP1, VTEP1_MAC, 100, &c_arp));
+    rig.run();
+    rig.take(0);
+    rig.inject(1, &ask);
+    rig.run();
+    assert!(rig.take(0).is_empty(), "not flooded");
+    let out = rig.take(1);
+    assert_eq!(out.len(), 1);
+    let (_, reply) = untag(&out[0]);
+    assert_eq!(reply, arp_frame(ARP_REPLY, HOST_V1, C_IP, HOST_P0, A_IP));
+    assert_eq!(rig.shared.workers[0].arp_suppression_replies[0].get(), 1);
+    // Gratuitous ARP and probes are never answered: flooded.
+    for (sender, target) in [(C_IP, C_IP), (Ipv4Addr::UNSPECIFIED, C_IP)] {
+        let g = tag(&arp_frame(ARP_REQUEST, HOST_P0, sender, Mac::ZERO, target), 10);
+        rig.inject(1, &g);
+        rig.run();
+        assert_eq!(rig.take(0).len(), 1, "{sender} for {target} flooded");
+        assert!(rig.take(1).is_empty());
+    }
+}
+
+#[test]
+fn proxy_answers_everything_with_the_gateway_mac_and_routes_the_subnet() {
+    let mut rig = suppressing("proxy");
+    rig.inject(1, &tag(&arp_frame(ARP_REQUEST, HOST_P0, A_IP, Mac::ZERO, C_IP), 10));
+    rig.run();
+    assert!(rig.take(0).is_empty(), "not flooded");
+    let (_, reply) = untag(&rig.take(1)[0]);
+    assert_eq!(reply, arp_frame(ARP_REPLY, GW_MAC, C_IP, HOST_P0, A_IP));
+    assert_eq!(rig.shared.workers[0].arp_suppression_replies[1].get(), 1);
+    // A's packet to C comes to the gateway MAC and is routed in the subnet:
+    // the gateway asks for C itself, then forwards with TTL less one.
+    rig.inject(1, &ethernet(GW_MAC, HOST_P0, Some(10), 0x0800, &echo(A_IP, C_IP, 64)));
+    rig.run();
+    let asked = rig.take(0);
+    assert_eq!(asked.len(), 1, "the gateway's own request for C, to VTEP 1");
+    let c_reply = arp_frame(ARP_REPLY, HOST_V1, C_IP, GW_MAC, Ipv4Addr::new(203, 0, 113, 254));
+    rig.inject(0, &vxlan_from(VTEP1, VTEP1_MAC, 100, &c_reply));
+    rig.run();
+    let sent = rig.take(0);
+    assert_eq!(sent.len(), 1, "routed to C's VTEP");
+    let inner = &sent[0][50..];
+    assert_eq!(&inner[..12], &[HOST_V1.0, GW_MAC.0].concat()[..]);
+    assert_eq!(inner[14 + 8], 63, "TTL less one: routed, not bridged");
+}
