@@ -283,3 +283,39 @@ fn proxy_arp_routes_traffic_within_the_subnet() {
     let entry = neighbour(&lab.h1, PH_IP);
     assert!(entry.contains(&format!("lladdr {GW_MAC}")), "{entry}");
 }
+
+/// Live changes through the API while h1 pings its gateway: VNI 200 gets
+/// its gateway interface (then h1 reaches h2), then a VRF and a route are
+/// added with the whole config; the ping loses nothing.
+#[test]
+fn live_l3_changes_during_a_ping_lose_nothing() {
+    let lab = L3Lab::new();
+    let gw200 = format!(r#"gateway = {{ address = "{GW2_IP}/24" }}"#);
+    let config = lab.gateway_config("", "", "").replace(&gw200, "");
+    assert!(!config.contains(GW2_IP));
+    let gw = Gateway::start(&config);
+    ping_once(&gw, &lab.h1, GW1_IP);
+    let mut pinger = lab
+        .h1
+        .spawn(&format!("ping -n -q -i 0.05 -c 60 -W 2 {GW1_IP}"));
+    let json = [("Content-Type", "application/json")];
+    let patch = format!(r#"{{"gateway": {{"address": "{GW2_IP}/24"}}}}"#);
+    let (status, body) = gw.request("PATCH", "/api/v1/vnis/200", &json, &patch);
+    assert_eq!(status, 200, "{body}");
+    ping_once(&gw, &lab.h1, L3_H2_IP);
+
+    let (_, running) = gw.http_get("/api/v1/config");
+    let mut c: serde_json::Value = serde_json::from_str(&running).unwrap();
+    c["vrf"] = serde_json::json!([{"name": "blue"}]);
+    c["route"] = serde_json::json!([{"prefix": "192.0.2.128/25", "next_hop": L3_H2_IP}]);
+    let (status, body) = gw.request("PUT", "/api/v1/config", &json, &c.to_string());
+    assert_eq!(status, 200, "{body}");
+    ping_once(&gw, &lab.h1, L3_H2_IP);
+
+    assert!(pinger.wait(), "ping exited with an error: {}", pinger.output());
+    let summary = pinger.output();
+    assert!(
+        summary.contains("60 received") && summary.contains(" 0% packet loss"),
+        "{summary}"
+    );
+}
