@@ -88,6 +88,34 @@ id = 100
 flood = ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"]
 "#;
 
+/// Routed: VNI 100 and VNI 200 with gateway interfaces; the destination
+/// host 198.51.100.2 is the static MAC behind VTEP 0 in VNI 200.
+const ROUTED_CONFIG: &str = r#"
+[underlay]
+device = "u0"
+address = "192.0.2.10/24"
+
+[[port]]
+name = "phys0"
+device = "p0"
+vlans = [{ vlan = 10, vni = 100 }]
+
+[[vni]]
+id = 100
+flood = []
+gateway = { address = "203.0.113.254/24" }
+
+[[vni]]
+id = 200
+flood = []
+gateway = { address = "198.51.100.1/24" }
+static_macs = [{ mac = "02:00:00:04:00:01", vtep = "192.0.2.1" }]
+"#;
+
+/// The gateway MAC the routed config derives (02:76 + 192.0.2.10).
+const GATEWAY_MAC: Mac = [2, 0x76, 192, 0, 2, 10];
+const ROUTED_DST: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 2);
+
 // --- in-memory devices ----------------------------------------------------
 
 /// One port: frames replayed forever on rx (if any), a count of what was sent.
@@ -287,6 +315,49 @@ fn decap_frames(size: usize, vni: u32) -> Vec<Vec<u8>> {
             f
         })
         .collect()
+}
+
+/// A VXLAN frame from VTEP 0 in `vni` carrying `inner`.
+fn vxlan_frame(i: usize, vni: u32, inner: &[u8]) -> Vec<u8> {
+    let mut v = vec![0x08, 0, 0, 0];
+    v.extend_from_slice(&(vni << 8).to_be_bytes());
+    v.extend_from_slice(inner);
+    let ip = ipv4_udp(vtep_ip(0), GW_IP, 49152 + (i % 256) as u16, 4789, &v);
+    let mut f = ethernet(UNDERLAY_MAC, vtep_mac(0), None, 0x0800, &ip);
+    f[40..42].copy_from_slice(&[0, 0]); // UDP checksum 0
+    f
+}
+
+/// VXLAN frames of `size` bytes from VTEP 0 in VNI 100 to the gateway MAC,
+/// from 16 hosts (each its own MAC and address), to 198.51.100.2.
+fn routed_frames(size: usize) -> Vec<Vec<u8>> {
+    (0..1024)
+        .map(|i| {
+            let flow = i % 256;
+            let host = (flow % 16) as u8;
+            let ip = ipv4_udp(
+                Ipv4Addr::new(203, 0, 113, 1 + host),
+                ROUTED_DST,
+                10000 + flow as u16,
+                7000,
+                &vec![0; size - 50 - 42],
+            );
+            let inner = ethernet(GATEWAY_MAC, [2, 0, 0, 1, 0, host], None, 0x0800, &ip);
+            vxlan_frame(i, 100, &inner)
+        })
+        .collect()
+}
+
+/// 198.51.100.2's ARP reply to the gateway, from behind VTEP 0 in VNI 200:
+/// the gateway learns its neighbour from it.
+fn routed_neighbour_reply() -> Vec<u8> {
+    let mut a = vec![0, 1, 8, 0, 6, 4, 0, 2];
+    a.extend_from_slice(&STATIC_MAC);
+    a.extend_from_slice(&ROUTED_DST.octets());
+    a.extend_from_slice(&GATEWAY_MAC);
+    a.extend_from_slice(&Ipv4Addr::new(198, 51, 100, 1).octets());
+    let inner = ethernet(GATEWAY_MAC, STATIC_MAC, None, 0x0806, &a);
+    vxlan_frame(0, 200, &inner)
 }
 
 /// VLAN-10 frames that encapsulate to `size` bytes (46 bytes shorter), to `dst`.
@@ -507,6 +578,29 @@ fn bench(c: &mut Criterion, totals: &Totals) {
         rig.start(1, vlan_frames(size, STATIC_MAC), &[32, 0], |p, f| {
             expect(p == 0, "not on the underlay")?;
             check_vxlan(f, size, Some(0))
+        });
+        g.bench_function(BenchmarkId::from_parameter(&name), |b| {
+            b.iter_custom(|iters| time_polls(&mut rig, iters, totals, &name))
+        });
+    }
+
+    // Routed: VXLAN in VNI 100 to the gateway MAC, routed to a host of
+    // VNI 200 behind VTEP 0 (decap, route, encap; TTL less one).
+    for size in [110, 600] {
+        let name = format!("routed-{size}");
+        let mut rig = Rig::new(ROUTED_CONFIG);
+        rig.worker.io_mut().ports[0].once = vec![routed_neighbour_reply()];
+        rig.settle();
+        rig.start(0, routed_frames(size), &[32, 0], |p, f| {
+            expect(p == 0, "not on the underlay")?;
+            expect(f.len() == size, "length")?;
+            expect(f[30..34] == vtep_ip(0).octets(), "to VTEP 0")?;
+            expect(f[42..50] == [8, 0, 0, 0, 0, 0, 200, 0], "VNI 200")?;
+            let inner = &f[50..];
+            expect(inner[..6] == STATIC_MAC, "to the host's MAC")?;
+            expect(inner[6..12] == GATEWAY_MAC, "from the gateway MAC")?;
+            expect(inner[14 + 8] == 63, "TTL less one")?;
+            expect(checksum(&inner[14..34]) == 0, "inner IPv4 checksum")
         });
         g.bench_function(BenchmarkId::from_parameter(&name), |b| {
             b.iter_custom(|iters| time_polls(&mut rig, iters, totals, &name))
