@@ -312,10 +312,35 @@ fn live_l3_changes_during_a_ping_lose_nothing() {
     assert_eq!(status, 200, "{body}");
     ping_once(&gw, &lab.h1, L3_H2_IP);
 
-    assert!(pinger.wait(), "ping exited with an error: {}", pinger.output());
+    assert!(
+        pinger.wait(),
+        "ping exited with an error: {}",
+        pinger.output()
+    );
     let summary = pinger.output();
     assert!(
         summary.contains("60 received") && summary.contains(" 0% packet loss"),
         "{summary}"
     );
+}
+
+/// A 1448-byte ping without DF from VNI 100 into VNI 200 (MTU 1400): the
+/// gateway fragments it, h2 reassembles and answers.
+#[test]
+fn a_non_df_packet_over_the_egress_mtu_arrives_fragmented_and_reassembles() {
+    let lab = L3Lab::new();
+    let gw = Gateway::start(&lab.gateway_config("", "mtu = 1400", ""));
+    ping_once(&gw, &lab.h1, L3_H2_IP);
+    let at_h2 = Capture::start(&lab.h2, "eth0", "ip");
+    lab.h1
+        .try_run(&format!("ping -n -c 1 -W 3 -M dont -s 1420 {L3_H2_IP}"))
+        .unwrap_or_else(|e| panic!("large ping: {e}"));
+    let frags = "ip.src == 203.0.113.1 && (ip.flags.mf == 1 || ip.frag_offset > 0)";
+    let rows = tshark_fields(&at_h2.stop_after(frags, 2), frags, &["ip.len", "ip.ttl"]);
+    assert_eq!(rows.len(), 2, "two fragments reached h2: {rows:?}");
+    for r in &rows {
+        let len: usize = r[0].parse().unwrap();
+        assert!(len <= 1400, "{rows:?}");
+        assert_eq!(r[1], "63");
+    }
 }

@@ -79,10 +79,7 @@ fn plus(extra: &str) -> String {
 
 #[test]
 fn the_example_is_valid_but_refused_until_routed() {
-    assert_eq!(
-        accepted(L3),
-        ["interface"]
-    );
+    assert_eq!(accepted(L3), ["interface"]);
     assert!(L3_NOT_AVAILABLE.contains("not available yet"));
     let c = Config::parse_toml(L3).unwrap();
     assert_eq!(Config::parse_toml(&c.to_toml_string()).unwrap(), c);

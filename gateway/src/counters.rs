@@ -116,7 +116,7 @@ drop_reasons! {
     TtlExceeded => "ttl_exceeded": "routed packet whose TTL ran out",
     NeighbourUnresolved => "neighbour_unresolved": "packet held for a neighbour that did not answer ARP",
     NeighbourQueueFull => "neighbour_queue_full": "no room to hold a packet for an unresolved neighbour",
-    FragNeeded => "frag_needed": "routed packet larger than the egress interface's MTU (never fragmented yet)",
+    FragNeeded => "frag_needed": "routed packet larger than the egress interface's MTU with DF set, or one that cannot be fragmented (IP options)",
     GatewayIgnored => "gateway_ignored": "packet to a gateway address other than a valid ICMP echo request",
     IgmpIgnored => "igmp_ignored": "IGMP other than a valid membership query (other hosts' reports), or queries beyond the per-second limit",
 }
@@ -339,6 +339,9 @@ pub struct WorkerCounters {
     /// (`pipeline::icmp_error::ALL` order), and those the rate limit held back.
     pub icmp_errors: [Counter; 4],
     pub icmp_errors_limited: Counter,
+    /// Routed packets fragmented for their egress MTU, and the fragments made.
+    pub fragmented: Counter,
+    pub fragments_made: Counter,
     /// ARP packets passed to the control thread (replies and requests to us).
     pub arp_seen: Counter,
     /// IGMP membership queries passed to the control thread.
@@ -378,6 +381,8 @@ impl WorkerCounters {
             arp_suppression_replies: Default::default(),
             arp_suppression_misses: Counter::default(),
             icmp_errors_limited: Counter::default(),
+            fragmented: Counter::default(),
+            fragments_made: Counter::default(),
             arp_seen: Counter::default(),
             igmp_queries: Counter::default(),
             events_lost: Counter::default(),

@@ -98,7 +98,9 @@ impl<B: PacketBuf> Pipeline<B> {
                 None
             }
             // ARP suppression: a host's request answered here, not flooded.
-            ARP_REQUEST if suppressible(sender, target) && link.is_some_and(|f| f.is_neighbour(target)) => {
+            ARP_REQUEST
+                if suppressible(sender, target) && link.is_some_and(|f| f.is_neighbour(target)) =>
+            {
                 let answer = match gw.arp_suppression {
                     ArpSuppression::Off => return Some(pkt),
                     // Every answer is the gateway: what follows is routed.

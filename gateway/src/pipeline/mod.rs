@@ -19,6 +19,7 @@ mod bridge;
 mod decap;
 pub mod encap;
 mod flood;
+mod fragment;
 mod gateway_arp;
 mod hold;
 pub mod icmp_error;

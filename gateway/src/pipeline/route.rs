@@ -3,7 +3,8 @@
 //! Its sender is learned as a neighbour; a packet to a gateway address is
 //! answered here (ICMP echo); any other goes by longest-prefix match in
 //! the ingress interface's VRF to an egress interface, its TTL less one
-//! (incremental checksum), to the neighbour's MAC ([`super::hold`] keeps
+//! (incremental checksum), fragmented if it is too big for the egress
+//! MTU and DF is clear ([`super::fragment`]), to the neighbour's MAC ([`super::hold`] keeps
 //! it while the neighbour is resolved), and into the egress VNI as an L2
 //! frame from the gateway MAC: bridged to a port or encapsulated.
 
@@ -119,15 +120,42 @@ impl<B: PacketBuf> Pipeline<B> {
             return self.discard(DropReason::NoRoute, pkt);
         };
         if pkt.len() - ETH_LEN > usize::from(out.mtu) {
-            if let Some(gw) = from {
-                let error = IcmpError::FragNeeded { mtu: out.mtu };
-                self.icmp_error(io, env, gw, error, pkt.data());
+            let mtu = out.mtu;
+            let df = pkt.data().get(ETH_LEN + 6).is_some_and(|b| b & 0x40 != 0);
+            if df {
+                if let Some(gw) = from {
+                    let error = IcmpError::FragNeeded { mtu };
+                    self.icmp_error(io, env, gw, error, pkt.data());
+                }
+                return self.discard(DropReason::FragNeeded, pkt);
             }
-            return self.discard(DropReason::FragNeeded, pkt);
+            if forward {
+                decrement_ttl(&mut pkt.data_mut()[ETH_LEN..]);
+            }
+            return self.fragment(io, env, mtu, pkt, |this, io, env, f| {
+                this.send_to_neighbour(io, env, id, neighbour, from, f)
+            });
         }
         if forward {
             decrement_ttl(&mut pkt.data_mut()[ETH_LEN..]);
         }
+        self.send_to_neighbour(io, env, id, neighbour, from, pkt);
+    }
+
+    /// Sends a packet ready to leave by interface `id` to `neighbour`'s
+    /// MAC, or holds it until the neighbour is resolved.
+    fn send_to_neighbour<IO: PortIo<Buf = B>>(
+        &mut self,
+        io: &mut IO,
+        env: &Env,
+        id: IfaceId,
+        neighbour: Ipv4Addr,
+        from: Option<GatewayPlan>,
+        pkt: B,
+    ) {
+        let Some(out) = env.snap.l3.iface(id) else {
+            return self.discard(DropReason::NoRoute, pkt);
+        };
         match self.shared.neighbours.lookup(id, neighbour) {
             Some(hit) => self.send_routed(io, env, out, hit.mac, pkt),
             None => self.hold(io, env, id, neighbour, from, pkt),

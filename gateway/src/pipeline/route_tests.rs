@@ -417,7 +417,13 @@ fn reply_on_behalf_answers_for_a_known_host_with_its_own_mac() {
     assert_eq!(rig.shared.workers[0].arp_suppression_misses.get(), 1);
     // C makes itself known (any ARP it sends); now A's request is answered
     // here with C's MAC, and nothing reaches the VTEP.
-    let c_arp = arp_frame(ARP_REQUEST, HOST_V1, C_IP, Mac::ZERO, Ipv4Addr::new(203, 0, 113, 254));
+    let c_arp = arp_frame(
+        ARP_REQUEST,
+        HOST_V1,
+        C_IP,
+        Mac::ZERO,
+        Ipv4Addr::new(203, 0, 113, 254),
+    );
     rig.inject(0, &vxlan_from(VTEP1, VTEP1_MAC, 100, &c_arp));
     rig.run();
     rig.take(0);
@@ -431,7 +437,10 @@ fn reply_on_behalf_answers_for_a_known_host_with_its_own_mac() {
     assert_eq!(rig.shared.workers[0].arp_suppression_replies[0].get(), 1);
     // Gratuitous ARP and probes are never answered: flooded.
     for (sender, target) in [(C_IP, C_IP), (Ipv4Addr::UNSPECIFIED, C_IP)] {
-        let g = tag(&arp_frame(ARP_REQUEST, HOST_P0, sender, Mac::ZERO, target), 10);
+        let g = tag(
+            &arp_frame(ARP_REQUEST, HOST_P0, sender, Mac::ZERO, target),
+            10,
+        );
         rig.inject(1, &g);
         rig.run();
         assert_eq!(rig.take(0).len(), 1, "{sender} for {target} flooded");
@@ -442,7 +451,10 @@ fn reply_on_behalf_answers_for_a_known_host_with_its_own_mac() {
 #[test]
 fn proxy_answers_everything_with_the_gateway_mac_and_routes_the_subnet() {
     let mut rig = suppressing("proxy");
-    rig.inject(1, &tag(&arp_frame(ARP_REQUEST, HOST_P0, A_IP, Mac::ZERO, C_IP), 10));
+    rig.inject(
+        1,
+        &tag(&arp_frame(ARP_REQUEST, HOST_P0, A_IP, Mac::ZERO, C_IP), 10),
+    );
     rig.run();
     assert!(rig.take(0).is_empty(), "not flooded");
     let (_, reply) = untag(&rig.take(1)[0]);
@@ -450,11 +462,20 @@ fn proxy_answers_everything_with_the_gateway_mac_and_routes_the_subnet() {
     assert_eq!(rig.shared.workers[0].arp_suppression_replies[1].get(), 1);
     // A's packet to C comes to the gateway MAC and is routed in the subnet:
     // the gateway asks for C itself, then forwards with TTL less one.
-    rig.inject(1, &ethernet(GW_MAC, HOST_P0, Some(10), 0x0800, &echo(A_IP, C_IP, 64)));
+    rig.inject(
+        1,
+        &ethernet(GW_MAC, HOST_P0, Some(10), 0x0800, &echo(A_IP, C_IP, 64)),
+    );
     rig.run();
     let asked = rig.take(0);
     assert_eq!(asked.len(), 1, "the gateway's own request for C, to VTEP 1");
-    let c_reply = arp_frame(ARP_REPLY, HOST_V1, C_IP, GW_MAC, Ipv4Addr::new(203, 0, 113, 254));
+    let c_reply = arp_frame(
+        ARP_REPLY,
+        HOST_V1,
+        C_IP,
+        GW_MAC,
+        Ipv4Addr::new(203, 0, 113, 254),
+    );
     rig.inject(0, &vxlan_from(VTEP1, VTEP1_MAC, 100, &c_reply));
     rig.run();
     let sent = rig.take(0);
@@ -462,4 +483,52 @@ fn proxy_answers_everything_with_the_gateway_mac_and_routes_the_subnet() {
     let inner = &sent[0][50..];
     assert_eq!(&inner[..12], &[HOST_V1.0, GW_MAC.0].concat()[..]);
     assert_eq!(inner[14 + 8], 63, "TTL less one: routed, not bridged");
+}
+
+#[test]
+fn a_packet_without_df_is_fragmented_for_a_smaller_egress_mtu() {
+    let mut rig = Rig::new(&L3.replace("id = 200\n", "id = 200\nmtu = 1400\n"));
+    // B known first.
+    let gw200 = Ipv4Addr::new(198, 51, 100, 1);
+    rig.inject(
+        2,
+        &tag(&arp_frame(ARP_REQUEST, HOST_P1, B_IP, Mac::ZERO, gw200), 20),
+    );
+    rig.run();
+    rig.take(2);
+    let mut big = vec![0u8; 1480];
+    Ipv4Repr {
+        src: A_IP,
+        dst: B_IP,
+        protocol: 17,
+        ttl: 64,
+        dont_frag: false,
+        ident: 9,
+        payload_len: 1460,
+    }
+    .emit(&mut big);
+    big[20..]
+        .iter_mut()
+        .enumerate()
+        .for_each(|(i, b)| *b = i as u8);
+    rig.inject(1, &ethernet(GW_MAC, HOST_P0, Some(10), 0x0800, &big));
+    rig.run();
+    let out: Vec<_> = rig.take(2).into_iter().map(|f| untag(&f).1).collect();
+    assert_eq!(out.len(), 2, "two fragments");
+    let mut payload = Vec::new();
+    for f in &out {
+        let ip = &f[14..];
+        assert!(ip.len() <= 1400);
+        assert_eq!(checksum(&ip[..20]), 0);
+        assert_eq!(ip[8], 63, "TTL less one in each");
+        assert_eq!(&f[..6], &HOST_P1.0);
+        payload.extend_from_slice(&ip[20..]);
+    }
+    assert_eq!(
+        payload,
+        big[20..],
+        "the fragments carry the payload in order"
+    );
+    assert_eq!(rig.shared.workers[0].fragments_made.get(), 2);
+    assert_eq!(rig.shared.workers[0].no_verdict.get(), 0);
 }
