@@ -211,9 +211,11 @@ fn unreachable_destinations_are_reported_to_the_sender() {
         "",
         "[neighbour]\nretries = 2\nretry_interval_ms = 200",
     ));
+    // 192.0.2.0/26 is in no route of the VRF (the uplink is .64/26 and the
+    // routed network .128/25).
     let net = lab
         .h1
-        .try_run("ping -n -c 1 -W 3 192.0.2.200")
+        .try_run("ping -n -c 1 -W 3 192.0.2.30")
         .expect_err("no route there");
     assert!(
         net.contains(&format!("From {GW1_IP}")) && net.contains("Destination Net Unreachable"),
@@ -343,4 +345,37 @@ fn a_non_df_packet_over_the_egress_mtu_arrives_fragmented_and_reassembles() {
         assert!(len <= 1400, "{rows:?}");
         assert_eq!(r[1], "63");
     }
+}
+
+/// The routed uplink: hosts of both VNIs (tunnel and VLAN) reach the
+/// routed network behind the physical router from a cold start, and the
+/// router's network reaches them; traceroute counts the gateway and the
+/// router.
+#[test]
+fn hosts_reach_the_routed_network_through_the_uplink() {
+    let lab = L3Lab::new();
+    let gw = Gateway::start(&lab.gateway_config("", "", ""));
+    let first = ping_once(&gw, &lab.h1, ROUTED_HOST_IP);
+    assert_eq!(reply_ttl(&first), Some(63), "{first}");
+    ping_once(&gw, &lab.ph, ROUTED_HOST_IP);
+    ping_once(&gw, &lab.h2, ROUTED_HOST_IP);
+    // From the routed network back into the VNIs.
+    for host in [H1_IP, PH_IP, L3_H2_IP] {
+        lab.rt
+            .try_run(&format!("ping -n -c 1 -W 5 -I {ROUTED_HOST_IP} {host}"))
+            .unwrap_or_else(|e| panic!("router -> {host}: {e}"));
+    }
+    ping_once(&gw, &lab.h1, UPLINK_IP);
+    let entry = neighbour(&lab.rt, UPLINK_IP);
+    let uplink_mac = sh(&format!("cat /sys/class/net/{}/address", lab.uplink_if()));
+    assert!(entry.contains(uplink_mac.trim()), "{entry}");
+    let out = lab
+        .h1
+        .run(&format!("traceroute -n -q 1 -w 2 -m 5 {ROUTED_HOST_IP}"));
+    let hops: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
+    assert_eq!(hops, [GW1_IP, ROUTED_HOST_IP], "{out}");
 }

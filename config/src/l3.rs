@@ -1,8 +1,7 @@
 //! Checks of the L3 gateway's configuration (issue 10): VRFs, the VNIs'
 //! gateway interfaces, routed interfaces, ICMP and neighbour settings;
 //! routes are checked in `l3_route.rs` against the connected prefixes
-//! found here. [`refuse_until_routed`] is the one place that refuses
-//! the part the data plane does not do yet (routed interfaces).
+//! found here.
 
 use crate::l3_model::{ArpSuppression, DEFAULT_VRF};
 use crate::model::Config;
@@ -10,11 +9,6 @@ use crate::types::Ipv4Cidr;
 use crate::validate::{port_name_problem, Report};
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
-
-/// Why a config using a part of L3 the data plane does not do yet is
-/// refused.
-pub const NOT_AVAILABLE: &str =
-    "not available yet (checked, but the data plane routes between VNI gateway interfaces only: no routed interfaces): remove this to run the config";
 
 /// A prefix the gateway is attached to: a VNI's gateway interface or a
 /// routed interface.
@@ -37,15 +31,6 @@ pub(crate) fn validate(config: &Config, r: &mut Report) {
     interfaces(config, &vrfs, &mut connected, r);
     crate::l3_route::validate(config, &vrfs, &connected, r);
     settings(config, r);
-}
-
-/// Refuses the parts of L3 the data plane does not do yet (routed
-/// interfaces), once the rest of the config is known good. VRFs, VNI
-/// gateway interfaces, ARP suppression and static routes through them run.
-pub(crate) fn refuse_until_routed(config: &Config, r: &mut Report) {
-    if !config.interface.is_empty() {
-        r.error("interface".to_string(), NOT_AVAILABLE);
-    }
 }
 
 /// The VRF names in use: `default` and every `[[vrf]]`.

@@ -1,7 +1,5 @@
 //! The L3 model (issue 10): every accept and refuse case, refusals by
-//! field path. A config with routed interfaces (as `BASE` has) that passes
-//! every check is still refused with [`L3_NOT_AVAILABLE`], so "accepted"
-//! below means "refused only for that".
+//! field path.
 
 use super::*;
 
@@ -39,18 +37,15 @@ next_hop = "192.0.2.126"
 
 fn errors(text: &str) -> Vec<ConfigError> {
     Config::from_toml_str(text)
-        .expect_err("an L3 config is always refused")
+        .expect_err("the config is refused")
         .0
 }
 
-/// The paths refused only because L3 is not available yet; panics on any
-/// other error.
-fn accepted(text: &str) -> Vec<String> {
-    let e = errors(text);
-    for err in &e {
-        assert_eq!(err.reason, L3_NOT_AVAILABLE, "{e:?}");
+/// Panics unless the config is valid.
+fn accepted(text: &str) {
+    if let Err(e) = Config::from_toml_str(text) {
+        panic!("refused: {e}");
     }
-    e.into_iter().map(|e| e.path).collect()
 }
 
 /// The only error, at `path`; its reason.
@@ -58,7 +53,6 @@ fn refused(text: &str, path: &str) -> String {
     let e = errors(text);
     assert_eq!(e.len(), 1, "{e:?}");
     assert_eq!(e[0].path, path, "{e:?}");
-    assert_ne!(e[0].reason, L3_NOT_AVAILABLE);
     e[0].reason.clone()
 }
 
@@ -78,9 +72,8 @@ fn plus(extra: &str) -> String {
 }
 
 #[test]
-fn the_example_is_valid_but_refused_until_routed() {
-    assert_eq!(accepted(L3), ["interface"]);
-    assert!(L3_NOT_AVAILABLE.contains("not available yet"));
+fn the_example_is_valid_and_round_trips() {
+    accepted(L3);
     let c = Config::parse_toml(L3).unwrap();
     assert_eq!(Config::parse_toml(&c.to_toml_string()).unwrap(), c);
 }
@@ -144,9 +137,8 @@ fn a_config_without_l3_serialises_as_before() {
 }
 
 #[test]
-fn what_the_data_plane_does_not_do_yet_is_named_in_the_refusal() {
-    assert_eq!(accepted(BASE), ["interface"]);
-    // VNI gateways, VRFs and routes through them run.
+fn every_part_of_l3_is_accepted() {
+    accepted(BASE);
     let routed = BASE[..BASE.find("[[interface]]").unwrap()].to_string()
         + "[[vrf]]\nname = \"red\"\n\n[[route]]\nprefix = \"192.0.2.128/25\"\nnext_hop = \"203.0.113.9\"\n";
     let c = Config::from_toml_str(&routed).unwrap();
@@ -402,8 +394,8 @@ fn arp_suppression_modes() {
             &format!("id = 100\narp_suppression = \"{m}\"\n"),
         )
     };
-    assert_eq!(accepted(&mode("reply")), ["interface"]);
-    assert_eq!(accepted(&mode("proxy")), ["interface"]);
+    accepted(&mode("reply"));
+    accepted(&mode("proxy"));
     let c = Config::parse_toml(&mode("proxy")).unwrap();
     assert_eq!(c.vni[0].arp_suppression, ArpSuppression::Proxy);
     let e = errors(&mode("always"));

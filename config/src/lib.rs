@@ -11,7 +11,6 @@ pub mod multicast;
 mod types;
 mod validate;
 
-pub use l3::NOT_AVAILABLE as L3_NOT_AVAILABLE;
 pub use l3_model::{
     derived_gateway_mac, prefix_mask, ArpSuppression, Icmp, Ipv4Prefix, Neighbour, RoutedInterface,
     StaticRoute, VniGateway, Vrf, DEFAULT_VRF,

@@ -61,9 +61,6 @@ pub fn validate(config: &Config) -> Result<Vec<ConfigWarning>, ConfigErrors> {
     crate::multicast::validate(config, &mut r);
     crate::l3::validate(config, &mut r);
     if r.errors.is_empty() {
-        crate::l3::refuse_until_routed(config, &mut r);
-    }
-    if r.errors.is_empty() {
         Ok(r.warnings)
     } else {
         Err(ConfigErrors(r.errors))

@@ -117,6 +117,7 @@ drop_reasons! {
     NeighbourUnresolved => "neighbour_unresolved": "packet held for a neighbour that did not answer ARP",
     NeighbourQueueFull => "neighbour_queue_full": "no room to hold a packet for an unresolved neighbour",
     FragNeeded => "frag_needed": "routed packet larger than the egress interface's MTU with DF set, or one that cannot be fragmented (IP options)",
+    NotForInterface => "not_for_interface": "frame on a routed interface neither to its MAC nor ARP for it (nothing is bridged there)",
     GatewayIgnored => "gateway_ignored": "packet to a gateway address other than a valid ICMP echo request",
     IgmpIgnored => "igmp_ignored": "IGMP other than a valid membership query (other hosts' reports), or queries beyond the per-second limit",
 }
@@ -310,7 +311,8 @@ pub struct WorkerCounters {
     pub ports: Box<[PortCounters]>,
     /// By VNI slot.
     pub vnis: Box<[VniCounters]>,
-    /// By VNI slot: its gateway interface's routed traffic.
+    /// By VNI slot: its gateway interface's routed traffic; then the
+    /// routed interfaces' (see `l3::IfacePlan::counter`).
     pub routed: Box<[RoutedCounters]>,
     /// By tunnel id (see [`crate::tables::TunnelId`]).
     pub tunnels: Box<[TunnelCounters]>,
@@ -361,7 +363,9 @@ impl WorkerCounters {
         WorkerCounters {
             ports: (0..ports).map(|_| PortCounters::default()).collect(),
             vnis: (0..vni_slots).map(|_| VniCounters::default()).collect(),
-            routed: (0..vni_slots).map(|_| RoutedCounters::default()).collect(),
+            routed: (0..vni_slots + crate::l3::MAX_ROUTED_IFACES)
+                .map(|_| RoutedCounters::default())
+                .collect(),
             tunnels: (0..crate::shared::TUNNEL_IDS)
                 .map(|_| TunnelCounters::default())
                 .collect(),

@@ -10,7 +10,12 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use vtepgw_config::{ArpSuppression, Config};
 
-/// A VNI's gateway interface, as the packet path of that VNI needs it.
+/// Routed interfaces (`[[interface]]`) at most; their counters follow the
+/// VNIs' in `WorkerCounters::routed`.
+pub const MAX_ROUTED_IFACES: usize = 64;
+
+/// An L3 interface as the packet path that enters it needs it: a VNI's
+/// gateway interface (in its `VniPlan`) or a routed port's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GatewayPlan {
     pub iface: IfaceId,
@@ -19,6 +24,17 @@ pub struct GatewayPlan {
     pub mac: Mac,
     /// Whether and how the gateway answers ARP for the VNI's hosts.
     pub arp_suppression: ArpSuppression,
+    /// Its entry in `WorkerCounters::routed`.
+    pub counter: usize,
+}
+
+/// What an L3 interface is attached to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attach {
+    /// A VNI: frames go in and out through its L2 path.
+    Vni(VniSlot),
+    /// A physical port, or a VLAN on one: routed, not bridged.
+    Port(crate::snapshot::Member),
 }
 
 /// One L3 interface (index = its [`IfaceId`]).
@@ -31,13 +47,28 @@ pub struct IfacePlan {
     pub ip: Ipv4Addr,
     pub prefix_len: u8,
     pub mac: Mac,
-    /// IP MTU of the link (the VNI's overlay MTU).
+    /// IP MTU of the link (the VNI's overlay MTU, or the routed
+    /// interface's).
     pub mtu: u16,
-    /// The VNI the interface is in.
-    pub slot: VniSlot,
+    pub attach: Attach,
+    /// Its entry in `WorkerCounters::routed` (a VNI's slot, or after the
+    /// VNIs for routed interfaces).
+    pub counter: usize,
 }
 
 impl IfacePlan {
+    /// The interface as its ingress path sees it.
+    pub fn ingress(&self, id: IfaceId) -> GatewayPlan {
+        GatewayPlan {
+            iface: id,
+            vrf: self.vrf,
+            ip: self.ip,
+            mac: self.mac,
+            arp_suppression: ArpSuppression::Off,
+            counter: self.counter,
+        }
+    }
+
     /// Whether `ip` is on the interface's link.
     #[inline]
     pub fn on_link(&self, ip: Ipv4Addr) -> bool {
@@ -71,39 +102,64 @@ pub struct L3Plan {
     /// VRF names by [`VrfId`].
     pub vrf_names: Vec<String>,
     pub routes: RouteTable,
-    pub ifaces: Vec<IfacePlan>,
+    /// By [`IfaceId`]; None only for an interface a validated config
+    /// cannot have (kept so that ids stay the route table's).
+    pub ifaces: Vec<Option<IfacePlan>>,
     pub neighbour: NeighbourPlan,
     pub icmp: vtepgw_config::Icmp,
 }
 
 impl L3Plan {
-    /// The plan of a validated config whose VNIs have `slots`; and each
-    /// VNI's gateway, by VNI id.
+    /// The plan of a validated config whose VNIs have `slots`, on ports
+    /// whose MACs are `port_macs` (underlay first); and each VNI's
+    /// gateway, by VNI id.
     pub fn build(
         config: &Config,
         slots: &HashMap<u32, VniSlot>,
+        port_macs: &[Mac],
     ) -> (L3Plan, HashMap<u32, GatewayPlan>) {
         let mut ifaces = Vec::new();
         let mut gateways = HashMap::new();
+        let mut routed = 0;
         // Numbered as the route table numbers them.
         for (id, f) in crate::tables::route::interfaces(config)
             .into_iter()
             .enumerate()
         {
+            let iface = id as IfaceId;
+            if let Some(r) = config.interface.iter().find(|r| r.name == f.name) {
+                let Some(p) = config.port.iter().position(|p| p.name == r.port) else {
+                    ifaces.push(None);
+                    continue;
+                };
+                let port = crate::types::PortId((p + 1) as u8);
+                ifaces.push(Some(IfacePlan {
+                    name: f.name,
+                    vrf: f.vrf,
+                    ip: f.address.addr,
+                    prefix_len: f.address.prefix_len,
+                    mac: port_macs.get(p + 1).copied().unwrap_or(Mac::ZERO),
+                    mtu: r.mtu.unwrap_or(config.port[p].mtu),
+                    attach: Attach::Port(crate::snapshot::Member { port, vlan: r.vlan }),
+                    counter: crate::snapshot::VNI_SLOTS + routed,
+                }));
+                routed += 1;
+                continue;
+            }
             let Some((index, vni)) = config
                 .vni
                 .iter()
                 .enumerate()
                 .find(|(_, v)| f.name == format!("vni{}", v.id))
             else {
-                // Routed interfaces: refused by validation until they run.
+                ifaces.push(None);
                 continue;
             };
             let (Some(g), Some(&slot)) = (vni.gateway.as_ref(), slots.get(&vni.id)) else {
+                ifaces.push(None);
                 continue;
             };
             let mac = Mac(config.gateway_mac(g).0);
-            let iface = id as IfaceId;
             gateways.insert(
                 vni.id,
                 GatewayPlan {
@@ -112,17 +168,19 @@ impl L3Plan {
                     ip: f.address.addr,
                     mac,
                     arp_suppression: vni.arp_suppression,
+                    counter: slot.index(),
                 },
             );
-            ifaces.push(IfacePlan {
+            ifaces.push(Some(IfacePlan {
                 name: f.name,
                 vrf: f.vrf,
                 ip: f.address.addr,
                 prefix_len: f.address.prefix_len,
                 mac,
                 mtu: vtepgw_config::mtu::overlay_mtu(config, index),
-                slot,
-            });
+                attach: Attach::Vni(slot),
+                counter: slot.index(),
+            }));
         }
         let n = &config.neighbour;
         let plan = L3Plan {
@@ -146,7 +204,17 @@ impl L3Plan {
     /// Interface `id`.
     #[inline]
     pub fn iface(&self, id: IfaceId) -> Option<&IfacePlan> {
-        self.ifaces.get(usize::from(id))
+        self.ifaces.get(usize::from(id))?.as_ref()
+    }
+
+    /// The routed interface on `port`, VLAN `vlan` (None: untagged).
+    #[inline]
+    pub fn routed_on(&self, port: crate::types::PortId, vlan: Option<u16>) -> Option<IfaceId> {
+        let m = crate::snapshot::Member { port, vlan };
+        self.ifaces
+            .iter()
+            .position(|f| f.as_ref().is_some_and(|f| f.attach == Attach::Port(m)))
+            .map(|i| i as IfaceId)
     }
 }
 
@@ -162,7 +230,8 @@ mod tests {
             prefix_len: len,
             mac: Mac([2, 0x76, 0, 0, 0, 1]),
             mtu: 1450,
-            slot: VniSlot(0),
+            attach: Attach::Vni(VniSlot(0)),
+            counter: 0,
         }
     }
 

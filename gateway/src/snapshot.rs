@@ -199,7 +199,14 @@ impl Snapshot {
             Vni::new(id).ok_or_else(|| BuildError(format!("vni: {id} is not a 24-bit VNI")))
         };
         let (slots, slot_cursor) = assign_slots(config, previous);
-        let (l3, gateways) = crate::l3::L3Plan::build(config, &slots);
+        if config.interface.len() > crate::l3::MAX_ROUTED_IFACES {
+            return Err(BuildError(format!(
+                "interface: {} routed interfaces configured, at most {} are supported",
+                config.interface.len(),
+                crate::l3::MAX_ROUTED_IFACES
+            )));
+        }
+        let (l3, gateways) = crate::l3::L3Plan::build(config, &slots, port_macs);
         let groups = crate::groups::plan(config, previous.map(|p| &p.groups[..]), port_macs[0])?;
         let u = &config.underlay;
         let underlay = UnderlayPlan {

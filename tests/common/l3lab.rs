@@ -9,6 +9,8 @@
 //!                                                 │ (root ns)
 //!  sw<t>: bridge br0 ── hv1<t>: u1 192.0.2.1, br0 = vxlan100 + p1 ── h1<t>: eth0 203.0.113.1
 //!                   └── hv2<t>: u1 192.0.2.2, br0 = vxlan200 + p1 ── h2<t>: eth0 198.51.100.2
+//!  rt<t>: eth0 192.0.2.126/26 ── vg<t>r  [gateway uplink: routed interface "core" 192.0.2.65/26]
+//!         lo: 192.0.2.129 (the routed network; route 192.0.2.128/25 via 192.0.2.126)
 //! ```
 //!
 //! Every host's default route is its VNI's gateway address. Each kernel
@@ -30,6 +32,12 @@ pub const NOBODY_IP: &str = "198.51.100.77";
 /// The gateway MAC when `gateway.mac` is unset: 02:76 and the four octets
 /// of the underlay address ([`GW_IP`], 192.0.2.10).
 pub const GW_MAC: &str = "02:76:c0:00:02:0a";
+/// The routed uplink: the gateway's address on it, the physical router's,
+/// and a host of the routed network behind the router.
+pub const UPLINK_IP: &str = "192.0.2.65";
+pub const ROUTER_IP: &str = "192.0.2.126";
+pub const ROUTER_MAC: &str = "02:00:00:00:09:01";
+pub const ROUTED_HOST_IP: &str = "192.0.2.129";
 
 pub struct L3Lab {
     pub tag: String,
@@ -39,6 +47,8 @@ pub struct L3Lab {
     pub h1: Netns,
     pub h2: Netns,
     pub ph: Netns,
+    /// The physical router behind the gateway's routed uplink.
+    pub rt: Netns,
 }
 
 impl L3Lab {
@@ -52,6 +62,7 @@ impl L3Lab {
             h1: ns("h1"),
             h2: ns("h2"),
             ph: ns("ph"),
+            rt: ns("rt"),
             tag: t,
         };
         // On a panic below, dropping `lab` removes whatever was built.
@@ -69,9 +80,16 @@ impl L3Lab {
         format!("vg{}p", self.tag)
     }
 
+    /// The gateway's routed-uplink veth (root namespace).
+    pub fn uplink_if(&self) -> String {
+        format!("vg{}r", self.tag)
+    }
+
     /// All namespaces of the lab.
-    pub fn namespaces(&self) -> [&Netns; 6] {
-        [&self.sw, &self.hv1, &self.hv2, &self.h1, &self.h2, &self.ph]
+    pub fn namespaces(&self) -> [&Netns; 7] {
+        [
+            &self.sw, &self.hv1, &self.hv2, &self.h1, &self.h2, &self.ph, &self.rt,
+        ]
     }
 
     fn build(&self) {
@@ -125,6 +143,25 @@ impl L3Lab {
             ));
         }
 
+        // The physical router on the gateway's routed uplink, with the
+        // routed network behind it (ROUTED_HOST_IP on its loopback: this
+        // kernel has no dummy devices) and
+        // routes back to the VNIs' prefixes through the gateway.
+        let rl = self.uplink_if();
+        let _ = try_sh(&format!("ip link del {rl} 2>/dev/null")); // stale
+        sh(&format!(
+            "ip link add {rl} type veth peer name eth0 netns {}",
+            self.rt.name
+        ));
+        quiet_root_veth(&rl);
+        self.rt.run(&format!(
+            "ip link set eth0 address {ROUTER_MAC} && ip addr add {ROUTER_IP}/26 dev eth0 && \
+             ethtool -K eth0 {OFFLOADS_OFF} >/dev/null && ip link set eth0 up && \
+             ip link set lo up && ip addr add {ROUTED_HOST_IP}/32 dev lo && \
+             ip route add 203.0.113.0/24 via {UPLINK_IP} && \
+             ip route add 198.51.100.0/24 via {UPLINK_IP}"
+        ));
+
         // The physical host on a VLAN 10 access port, exactly as in `Lab`.
         self.ph.run(&format!(
             "ip link set eth0 address {PH_MAC} && ip addr add {PH_IP}/24 dev eth0 && \
@@ -171,15 +208,16 @@ impl L3Lab {
         vni_extra_200: &str,
         extra: &str,
     ) -> String {
-        let (ul_dev, pl_dev) = (
+        let (ul_dev, pl_dev, rl_dev) = (
             veth_vdev(0, &self.underlay_if()),
             veth_vdev(1, &self.physical_if()),
+            veth_vdev(2, &self.uplink_if()),
         );
         format!(
             r#"[dataplane]
 main_lcore = 0
 worker_lcores = [1]
-eal_args = ["--no-huge", "-m", "512", "--no-pci", "--file-prefix", "vtepgw{t}", "--vdev", "{ul_dev}", "--vdev", "{pl_dev}"]
+eal_args = ["--no-huge", "-m", "512", "--no-pci", "--file-prefix", "vtepgw{t}", "--vdev", "{ul_dev}", "--vdev", "{pl_dev}", "--vdev", "{rl_dev}"]
 mbufs = 8191
 idle_sleep_us = 50
 
@@ -195,6 +233,20 @@ udp_port = 4789
 name = "phys0"
 device = "net_pcap1"
 vlans = [{{ vlan = {VLAN}, vni = {VNI} }}]
+
+[[port]]
+name = "uplink"
+device = "net_pcap2"
+
+# The routed uplink to the physical router, and the network behind it.
+[[interface]]
+name = "core"
+port = "uplink"
+address = "{UPLINK_IP}/26"
+
+[[route]]
+prefix = "192.0.2.128/25"
+next_hop = "{ROUTER_IP}"
 
 [[vni]]
 id = {VNI}
@@ -221,9 +273,10 @@ impl Drop for L3Lab {
         // The namespaces (dropped after this) take their veth ends along;
         // deleting the root ends here makes that immediate.
         let _ = try_sh(&format!(
-            "ip link del {} 2>/dev/null; ip link del {} 2>/dev/null; true",
+            "ip link del {} 2>/dev/null; ip link del {} 2>/dev/null; ip link del {} 2>/dev/null; true",
             self.underlay_if(),
-            self.physical_if()
+            self.physical_if(),
+            self.uplink_if()
         ));
     }
 }

@@ -72,15 +72,19 @@ impl Neighbours {
     /// now names another interface (or another link).
     pub(super) fn sync(&mut self, shared: &Shared, snap: &Snapshot, old: &Snapshot) {
         let same = |f: &IfacePlan, o: &IfacePlan| {
-            (f.name.as_str(), f.vrf, f.ip, f.prefix_len, f.slot)
-                == (o.name.as_str(), o.vrf, o.ip, o.prefix_len, o.slot)
+            (f.name.as_str(), f.vrf, f.ip, f.prefix_len, f.attach)
+                == (o.name.as_str(), o.vrf, o.ip, o.prefix_len, o.attach)
         };
         let changed: Vec<bool> = old
             .l3
             .ifaces
             .iter()
             .enumerate()
-            .map(|(i, o)| !snap.l3.ifaces.get(i).is_some_and(|f| same(f, o)))
+            .map(|(i, o)| match (o, snap.l3.iface(i as IfaceId)) {
+                (Some(o), Some(f)) => !same(f, o),
+                (None, None) => false,
+                _ => true,
+            })
             .collect();
         if changed.iter().any(|&c| c) {
             self.remove_where(shared, |iface, _, _| {

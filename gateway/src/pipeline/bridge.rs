@@ -46,7 +46,11 @@ impl<B: PacketBuf> Pipeline<B> {
         // VID 0 is a priority tag: the frame belongs to the untagged binding.
         let vlan = vid.filter(|&vid| vid != 0);
         let Some(slot) = env.snap.ports[usize::from(port)].vni_slot(vlan) else {
-            return self.discard(DropReason::UnknownVlan, pkt);
+            // Not bridged: a routed interface, or nothing.
+            return match env.snap.l3.routed_on(port, vlan) {
+                Some(id) => self.routed_port(io, env, id, Member { port, vlan }, &l2, pkt),
+                None => self.discard(DropReason::UnknownVlan, pkt),
+            };
         };
         if env.snap.vni(slot).is_none() {
             return self.discard(DropReason::UnknownVlan, pkt);
@@ -103,7 +107,7 @@ impl<B: PacketBuf> Pipeline<B> {
                     None => return,
                 }
             }
-            Some(gw) if dst == gw.mac => return self.route_in(io, env, slot, gw, m.src, pkt),
+            Some(gw) if dst == gw.mac => return self.route_in(io, env, gw, m.src, pkt),
             _ => pkt,
         };
         if dst.is_multicast() {

@@ -15,7 +15,7 @@ use super::{Env, Pipeline};
 use crate::buf::PacketBuf;
 use crate::counters::DropReason;
 use crate::io::{copy_into_new, PortIo};
-use crate::l3::{GatewayPlan, IfaceId, IfacePlan};
+use crate::l3::{Attach, GatewayPlan, IfaceId, IfacePlan};
 use crate::types::VniSlot;
 use crate::wire::arp::{ArpRepr, ARP_LEN, ARP_REQUEST};
 use crate::wire::ethernet::{ETHERTYPE_ARP, HEADER_LEN as ETH_LEN};
@@ -33,9 +33,10 @@ const MAX_HELD: usize = 64;
 struct Waiting<B> {
     active: bool,
     iface: IfaceId,
-    /// The interface's VNI when the wait began: if the id names another
-    /// interface after a config change, the packets are not sent there.
-    slot: VniSlot,
+    /// What the interface was attached to when the wait began: if the id
+    /// names another interface after a config change, the packets are not
+    /// sent there.
+    attach: Attach,
     ip: Ipv4Addr,
     /// The packets, each with the interface it came in on (for the host
     /// unreachable error if the wait fails).
@@ -58,7 +59,7 @@ impl<B> Default for Held<B> {
                 .map(|_| Waiting {
                     active: false,
                     iface: 0,
-                    slot: VniSlot(0),
+                    attach: Attach::Vni(VniSlot(0)),
                     ip: Ipv4Addr::UNSPECIFIED,
                     packets: Vec::with_capacity(MAX_HELD),
                     tries: 0,
@@ -133,7 +134,7 @@ impl<B: PacketBuf> Pipeline<B> {
         let now_ms = self.shared.clock.coarse_ms();
         w.active = true;
         w.iface = iface;
-        w.slot = out.slot;
+        w.attach = out.attach;
         w.ip = ip;
         w.tries = 1;
         w.next_ms = now_ms + u64::from(env.snap.l3.neighbour.retry_interval_ms);
@@ -162,12 +163,12 @@ impl<B: PacketBuf> Pipeline<B> {
             if !w.active {
                 continue;
             }
-            let (iface, ip, slot, tries, due) = (w.iface, w.ip, w.slot, w.tries, w.next_ms);
+            let (iface, ip, attach, tries, due) = (w.iface, w.ip, w.attach, w.tries, w.next_ms);
             let out = env
                 .snap
                 .l3
                 .iface(iface)
-                .filter(|f| f.slot == slot && f.is_neighbour(ip))
+                .filter(|f| f.attach == attach && f.is_neighbour(ip))
                 .cloned();
             let mac = out
                 .as_ref()
@@ -219,7 +220,8 @@ impl<B: PacketBuf> Pipeline<B> {
         self.held.active -= 1;
     }
 
-    /// Floods an ARP request for `ip` into `out`'s VNI.
+    /// Sends an ARP request for `ip` on `out`'s link: flooded into its
+    /// VNI, or out of its routed port.
     fn ask_for<IO: PortIo<Buf = B>>(
         &mut self,
         io: &mut IO,
@@ -227,15 +229,18 @@ impl<B: PacketBuf> Pipeline<B> {
         out: &IfacePlan,
         ip: Ipv4Addr,
     ) {
-        let Some(vni) = env.snap.vni(out.slot) else {
-            return;
-        };
         self.ledger.entered += 1;
         let Some(pkt) = copy_into_new(io, &arp_request(out, ip)) else {
             return self.drop_packet(DropReason::NoMbuf);
         };
         self.counters.gateway_arp_requests_sent.inc();
-        self.flood(io, env, out.slot, vni, None, FloodScope::PortsAndVteps, pkt);
+        match out.attach {
+            Attach::Vni(slot) => match env.snap.vni(slot) {
+                Some(vni) => self.flood(io, env, slot, vni, None, FloodScope::PortsAndVteps, pkt),
+                None => self.discard(DropReason::NoRoute, pkt),
+            },
+            Attach::Port(member) => self.deliver_local(io, env, member, pkt),
+        }
     }
 }
 
@@ -253,7 +258,8 @@ mod tests {
             prefix_len: 24,
             mac: Mac([2, 0x76, 192, 0, 2, 10]),
             mtu: 1450,
-            slot: VniSlot(1),
+            attach: Attach::Vni(VniSlot(1)),
+            counter: 1,
         };
         let f = arp_request(&out, Ipv4Addr::new(198, 51, 100, 2));
         assert_eq!(&f[..6], &[0xff; 6]);

@@ -28,6 +28,7 @@ mod lookup;
 mod mcast;
 mod output;
 mod route;
+mod routed_port;
 mod tally;
 mod underlay;
 mod verdict;

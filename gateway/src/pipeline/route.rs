@@ -13,30 +13,30 @@ use crate::buf::PacketBuf;
 use crate::counters::DropReason;
 use crate::events::Event;
 use crate::io::PortIo;
-use crate::l3::{GatewayPlan, IfaceId, IfacePlan, NextHop};
+use crate::l3::{Attach, GatewayPlan, IfaceId, IfacePlan, NextHop};
 use crate::snapshot::{Member, UNDERLAY_PORT};
 use crate::tables::MacDest;
-use crate::types::{Mac, VniSlot};
+use crate::types::Mac;
 use crate::wire::ethernet::{ETHERTYPE_IPV4, HEADER_LEN as ETH_LEN};
 use crate::wire::icmpv4::{turn_echo_request_into_reply, IcmpError};
 use crate::wire::ipv4::{decrement_ttl, Ipv4Packet, PROTO_ICMP};
 use std::net::{IpAddr, Ipv4Addr};
 
 impl<B: PacketBuf> Pipeline<B> {
-    /// Routes an untagged frame of VNI `slot` sent to the VNI's gateway
-    /// MAC by `src_mac`.
+    /// Routes an untagged frame that came in on interface `gw` (a VNI's
+    /// gateway interface, or a routed port), sent to its MAC by `src_mac`.
     pub(super) fn route_in<IO: PortIo<Buf = B>>(
         &mut self,
         io: &mut IO,
         env: &Env,
-        slot: VniSlot,
         gw: GatewayPlan,
         src_mac: Mac,
         mut pkt: B,
     ) {
-        let rc = &self.counters.routed[slot.index()];
-        rc.in_packets.inc();
-        rc.in_bytes.add(pkt.len() as u64);
+        if let Some(rc) = self.counters.routed.get(gw.counter) {
+            rc.in_packets.inc();
+            rc.in_bytes.add(pkt.len() as u64);
+        }
         let data = pkt.data();
         if data.get(12..14) != Some(&ETHERTYPE_IPV4.to_be_bytes()[..]) {
             return self.discard(DropReason::NotRoutable, pkt);
@@ -162,9 +162,10 @@ impl<B: PacketBuf> Pipeline<B> {
         }
     }
 
-    /// The last step of routing: the frame goes from `out`'s gateway MAC to
-    /// `mac`, into `out`'s VNI: to the port or tunnel the MAC table names,
-    /// or flooded in the VNI if the MAC is unknown there.
+    /// The last step of routing: the frame goes from `out`'s MAC to `mac`:
+    /// into `out`'s VNI (to the port or tunnel the MAC table names, or
+    /// flooded in the VNI if the MAC is unknown there), or out of its
+    /// routed port.
     pub(super) fn send_routed<IO: PortIo<Buf = B>>(
         &mut self,
         io: &mut IO,
@@ -173,16 +174,20 @@ impl<B: PacketBuf> Pipeline<B> {
         mac: Mac,
         mut pkt: B,
     ) {
-        let slot = out.slot;
-        let Some(vni) = env.snap.vni(slot) else {
-            return self.discard(DropReason::NoRoute, pkt);
-        };
         let data = pkt.data_mut();
         data[..6].copy_from_slice(&mac.0);
         data[6..12].copy_from_slice(&out.mac.0);
-        let rc = &self.counters.routed[slot.index()];
-        rc.out_packets.inc();
-        rc.out_bytes.add(pkt.len() as u64);
+        if let Some(rc) = self.counters.routed.get(out.counter) {
+            rc.out_packets.inc();
+            rc.out_bytes.add(pkt.len() as u64);
+        }
+        let slot = match out.attach {
+            Attach::Vni(slot) => slot,
+            Attach::Port(member) => return self.deliver_local(io, env, member, pkt),
+        };
+        let Some(vni) = env.snap.vni(slot) else {
+            return self.discard(DropReason::NoRoute, pkt);
+        };
         let hit = self.shared.macs.lookup(slot, &mac);
         match destination_of(env, slot, hit) {
             Some(MacDest::Local { port, vlan }) => {

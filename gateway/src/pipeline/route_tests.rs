@@ -532,3 +532,91 @@ fn a_packet_without_df_is_fragmented_for_a_smaller_egress_mtu() {
     assert_eq!(rig.shared.workers[0].fragments_made.get(), 2);
     assert_eq!(rig.shared.workers[0].no_verdict.get(), 0);
 }
+
+/// VNI 100 on phys0 VLAN 10 and a routed uplink on phys1 (untagged,
+/// 198.51.100.1/30) with a default route to the router at .2.
+const UPLINK: &str = r#"
+[underlay]
+device = "u0"
+address = "192.0.2.10/24"
+
+[[port]]
+name = "phys0"
+device = "p0"
+vlans = [{ vlan = 10, vni = 100 }]
+
+[[port]]
+name = "phys1"
+device = "p1"
+
+[[vni]]
+id = 100
+flood = ["192.0.2.1"]
+gateway = { address = "203.0.113.254/24" }
+
+[[interface]]
+name = "core"
+port = "phys1"
+address = "198.51.100.1/30"
+
+[[route]]
+prefix = "0.0.0.0/0"
+next_hop = "198.51.100.2"
+"#;
+
+#[test]
+fn a_routed_uplink_resolves_its_next_hop_on_the_port_and_routes_both_ways() {
+    let mut rig = Rig::new(UPLINK);
+    let far = Ipv4Addr::new(192, 0, 2, 200);
+    let router = Ipv4Addr::new(198, 51, 100, 2);
+    let core = Ipv4Addr::new(198, 51, 100, 1);
+    const ROUTER_MAC: Mac = Mac([2, 0, 0, 0, 9, 9]);
+    // The router asks for the gateway's uplink address: answered untagged
+    // from phys1's own MAC.
+    rig.inject(
+        2,
+        &arp_frame(ARP_REQUEST, ROUTER_MAC, router, Mac::ZERO, core),
+    );
+    rig.run();
+    let out = rig.take(2);
+    assert_eq!(
+        out,
+        [arp_frame(ARP_REPLY, PHYS1_MAC, core, ROUTER_MAC, router)]
+    );
+    // A's packet to the far network goes to the router (learned from its
+    // ARP), from phys1's MAC, TTL less one, untagged.
+    rig.inject(
+        1,
+        &ethernet(GW_MAC, HOST_P0, Some(10), 0x0800, &echo(A_IP, far, 64)),
+    );
+    rig.run();
+    let out = rig.take(2);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(&out[0][..12], &[ROUTER_MAC.0, PHYS1_MAC.0].concat()[..]);
+    assert_eq!(&out[0][12..14], &[8, 0], "untagged");
+    assert_eq!(out[0][14 + 8], 63);
+    // The answer comes back from the router to phys1's MAC and is routed
+    // into VNI 100 (A learned from its packet).
+    rig.inject(
+        2,
+        &ethernet(PHYS1_MAC, ROUTER_MAC, None, 0x0800, &echo(far, A_IP, 64)),
+    );
+    rig.run();
+    let back = rig.take(1);
+    assert_eq!(back.len(), 1, "{back:?}");
+    assert_eq!(
+        &untag(&back[0]).1[..12],
+        &[HOST_P0.0, GW_MAC.0].concat()[..]
+    );
+    // Nothing is bridged on a routed port.
+    rig.inject(
+        2,
+        &ethernet(HOST_P1, ROUTER_MAC, None, 0x0800, &echo(far, A_IP, 64)),
+    );
+    rig.run();
+    assert_eq!(rig.drops(DropReason::NotForInterface), 1);
+    let c = &rig.shared.workers[0];
+    let core_counter = crate::snapshot::VNI_SLOTS;
+    assert_eq!(c.routed[core_counter].out_packets.get(), 1);
+    assert_eq!(c.routed[core_counter].in_packets.get(), 1);
+}
