@@ -92,6 +92,15 @@ pub struct Pipeline<B: PacketBuf> {
     staged: Vec<(B, decap::Decap)>,
     /// The same for a physical port's burst ([`bridge`]).
     staged_bridge: Vec<(B, bridge::Bridged)>,
+    /// The last route looked up: (snapshot generation, VRF, destination,
+    /// next hop). A snapshot's route table never changes, so the entry is
+    /// good for as long as the generation is.
+    last_route: Option<(
+        u64,
+        crate::l3::VrfId,
+        std::net::Ipv4Addr,
+        crate::l3::NextHop,
+    )>,
     /// Routed packets waiting for their neighbour's MAC ([`hold`]).
     held: hold::Held<B>,
     /// The `[icmp]` rate limit of this worker's ICMP errors.
@@ -135,6 +144,7 @@ impl<B: PacketBuf> Pipeline<B> {
             dropped: Batch::default(),
             staged: Vec::with_capacity(STAGE_LEN),
             staged_bridge: Vec::with_capacity(STAGE_LEN),
+            last_route: None,
             held: hold::Held::default(),
             icmp_bucket: icmp_error::TokenBucket::default(),
             igmp_budget: (0, 0),

@@ -59,7 +59,7 @@ impl<B: PacketBuf> Pipeline<B> {
                 self.heard_from(env, gw.iface, src, src_mac);
             }
         }
-        let Some(hop) = env.snap.l3.routes.lookup_v4(gw.vrf, dst) else {
+        let Some(hop) = self.route_of(env, gw.vrf, dst) else {
             self.icmp_error(io, env, gw, IcmpError::NetUnreachable, pkt.data());
             return self.discard(DropReason::NoRoute, pkt);
         };
@@ -73,6 +73,21 @@ impl<B: PacketBuf> Pipeline<B> {
             return self.discard(DropReason::TtlExceeded, pkt);
         }
         self.route_out(io, env, hop, dst, Some(gw), pkt, true);
+    }
+
+    /// The route to `dst` in `vrf`, remembered from the last packet: the
+    /// packets of a burst mostly share a destination.
+    #[inline]
+    fn route_of(&mut self, env: &Env, vrf: crate::l3::VrfId, dst: Ipv4Addr) -> Option<NextHop> {
+        let generation = env.snap.generation;
+        if let Some((g, v, d, hop)) = self.last_route {
+            if (g, v, d) == (generation, vrf, dst) {
+                return Some(hop);
+            }
+        }
+        let hop = env.snap.l3.routes.lookup_v4(vrf, dst)?;
+        self.last_route = Some((generation, vrf, dst, hop));
+        Some(hop)
     }
 
     /// A packet to one of the gateway's addresses: ICMP echo requests are

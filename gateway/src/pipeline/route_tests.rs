@@ -620,3 +620,23 @@ fn a_routed_uplink_resolves_its_next_hop_on_the_port_and_routes_both_ways() {
     assert_eq!(c.routed[core_counter].out_packets.get(), 1);
     assert_eq!(c.routed[core_counter].in_packets.get(), 1);
 }
+
+#[test]
+fn a_new_config_is_routed_by_its_own_table_not_the_last_route() {
+    let mut rig = Rig::new(UPLINK);
+    let far = Ipv4Addr::new(192, 0, 2, 200);
+    let ping = ethernet(GW_MAC, HOST_P0, Some(10), 0x0800, &echo(A_IP, far, 64));
+    rig.inject(1, &ping);
+    rig.run();
+    assert_eq!(rig.drops(DropReason::NoRoute), 0, "the default route");
+    // Without the default route, the same destination has none.
+    let config = UPLINK.replace("prefix = \"0.0.0.0/0\"", "prefix = \"198.51.100.0/24\"");
+    let config = vtepgw_config::Config::from_toml_str(&config).unwrap();
+    let old = rig.shared.snapshot.load_full();
+    let macs = [UNDERLAY_MAC, PHYS0_MAC, PHYS1_MAC];
+    rig.shared
+        .publish(crate::snapshot::Snapshot::build(&config, &macs, Some(&old), 2).unwrap());
+    rig.inject(1, &ping);
+    rig.run();
+    assert_eq!(rig.drops(DropReason::NoRoute), 1);
+}
