@@ -30,6 +30,7 @@ pub(crate) fn validate(config: &Config, r: &mut Report) {
     gateways(config, &vrfs, &mut connected, r);
     interfaces(config, &vrfs, &mut connected, r);
     crate::l3_route::validate(config, &vrfs, &connected, r);
+    static_neighbours(config, &connected, r);
     settings(config, r);
 }
 
@@ -264,6 +265,49 @@ fn link<'a>(config: &'a Config, i: usize, links: &mut HashSet<(&'a str, u16)>, r
 }
 
 /// `[icmp]` and `[neighbour]` ranges.
+/// `[[static_neighbour]]`: on a connected link, a host of it other than
+/// the gateway, a unicast MAC, once per (interface, address).
+fn static_neighbours(config: &Config, connected: &[Connected], r: &mut Report) {
+    let mut seen = HashSet::new();
+    for (i, n) in config.static_neighbour.iter().enumerate() {
+        let at = |f: &str| format!("static_neighbour[{i}].{f}");
+        let Some(link) = connected.iter().find(|c| c.name == n.interface) else {
+            r.error(
+                at("interface"),
+                format!(
+                    "no L3 interface is named \"{}\" (vni<ID> for a VNI's gateway, or an [[interface]] name)",
+                    n.interface.escape_debug()
+                ),
+            );
+            continue;
+        };
+        if !link.subnet.contains(n.ip) {
+            r.error(
+                at("ip"),
+                format!("{} is not on {}'s link {}", n.ip, n.interface, link.subnet),
+            );
+        } else if n.ip == link.subnet.addr {
+            r.error(
+                at("ip"),
+                format!("{} is the gateway's own address on {}", n.ip, n.interface),
+            );
+        } else if let Some(role) = link.subnet.reserved_role(n.ip) {
+            r.error(
+                at("ip"),
+                format!("{} is the {role} address of {}", n.ip, link.subnet),
+            );
+        } else if !seen.insert((n.interface.as_str(), n.ip)) {
+            r.error(
+                at("ip"),
+                format!("{} on {} is configured twice", n.ip, n.interface),
+            );
+        }
+        if n.mac.is_multicast() || n.mac.is_zero() {
+            r.error(at("mac"), format!("{} is not a unicast MAC", n.mac));
+        }
+    }
+}
+
 fn settings(config: &Config, r: &mut Report) {
     let (icmp, n) = (&config.icmp, &config.neighbour);
     let ranges: [(&str, u64, u64, u64); 6] = [

@@ -159,6 +159,17 @@ impl Default for Neighbour {
     }
 }
 
+/// `[[static_neighbour]]`: a host whose MAC is configured, never asked
+/// for by ARP, never aged out, never changed by what traffic says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticNeighbour {
+    /// The L3 interface it is on: `vni<ID>` or a routed interface's name.
+    pub interface: String,
+    pub ip: Ipv4Addr,
+    pub mac: MacAddr,
+}
+
 /// Whether a section has its default value (left out when serialised, so
 /// the file and API forms of a config without L3 do not change).
 pub(crate) fn is_default<T: Default + PartialEq>(v: &T) -> bool {

@@ -440,3 +440,42 @@ fn every_l3_error_is_reported_at_once() {
         ]
     );
 }
+
+#[test]
+fn static_neighbours_are_hosts_of_a_connected_link() {
+    let n = |iface: &str, ip: &str, mac: &str| {
+        plus(&format!(
+            "[[static_neighbour]]\ninterface = \"{iface}\"\nip = \"{ip}\"\nmac = \"{mac}\"\n"
+        ))
+    };
+    accepted(&n("vni100", "203.0.113.7", "02:00:00:00:00:07"));
+    accepted(&n("core", "192.0.2.126", "02:00:00:00:00:07"));
+    refused_with(
+        &n("vni300", "203.0.113.7", "02:00:00:00:00:07"),
+        "static_neighbour[0].interface",
+        "no L3 interface",
+    );
+    refused_with(
+        &n("vni100", "198.51.100.7", "02:00:00:00:00:07"),
+        "static_neighbour[0].ip",
+        "not on vni100's link",
+    );
+    refused_with(
+        &n("vni100", "203.0.113.1", "02:00:00:00:00:07"),
+        "static_neighbour[0].ip",
+        "own address",
+    );
+    refused_with(
+        &n("vni100", "203.0.113.255", "02:00:00:00:00:07"),
+        "static_neighbour[0].ip",
+        "broadcast",
+    );
+    refused_with(
+        &n("vni100", "203.0.113.7", "01:00:5e:00:00:07"),
+        "static_neighbour[0].mac",
+        "unicast",
+    );
+    let twice = n("vni100", "203.0.113.7", "02:00:00:00:00:07")
+        + "[[static_neighbour]]\ninterface = \"vni100\"\nip = \"203.0.113.7\"\nmac = \"02:00:00:00:00:08\"\n";
+    refused_with(&twice, "static_neighbour[1].ip", "twice");
+}

@@ -13,7 +13,7 @@ mod validate;
 
 pub use l3_model::{
     derived_gateway_mac, prefix_mask, ArpSuppression, Icmp, Ipv4Prefix, Neighbour, RoutedInterface,
-    StaticRoute, VniGateway, Vrf, DEFAULT_VRF,
+    StaticNeighbour, StaticRoute, VniGateway, Vrf, DEFAULT_VRF,
 };
 pub use model::{
     Config, Dataplane, Igmp, IgmpVersion, Management, MtuCheck, PortConfig, StaticMac, Underlay,

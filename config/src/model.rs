@@ -1,7 +1,8 @@
 //! The configuration model, exactly as the TOML file spells it.
 
 use crate::l3_model::{
-    is_default, ArpSuppression, Icmp, Neighbour, RoutedInterface, StaticRoute, VniGateway, Vrf,
+    is_default, ArpSuppression, Icmp, Neighbour, RoutedInterface, StaticNeighbour, StaticRoute,
+    VniGateway, Vrf,
 };
 use crate::types::{Ipv4Cidr, MacAddr, PortRange};
 use serde::{Deserialize, Serialize};
@@ -37,6 +38,9 @@ pub struct Config {
     pub icmp: Icmp,
     #[serde(default, skip_serializing_if = "is_default")]
     pub neighbour: Neighbour,
+    /// Neighbours with a configured MAC.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub static_neighbour: Vec<StaticNeighbour>,
 }
 
 /// Cores, DPDK arguments and buffer sizing.

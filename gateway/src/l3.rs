@@ -107,6 +107,8 @@ pub struct L3Plan {
     pub ifaces: Vec<Option<IfacePlan>>,
     pub neighbour: NeighbourPlan,
     pub icmp: vtepgw_config::Icmp,
+    /// `[[static_neighbour]]`: (interface, address, MAC).
+    pub static_neighbours: Vec<(IfaceId, Ipv4Addr, Mac)>,
 }
 
 impl L3Plan {
@@ -182,8 +184,19 @@ impl L3Plan {
                 counter: slot.index(),
             }));
         }
+        let static_neighbours = config
+            .static_neighbour
+            .iter()
+            .filter_map(|n| {
+                let id = ifaces
+                    .iter()
+                    .position(|f| f.as_ref().is_some_and(|f| f.name == n.interface))?;
+                Some((id as IfaceId, n.ip, Mac(n.mac.0)))
+            })
+            .collect();
         let n = &config.neighbour;
         let plan = L3Plan {
+            static_neighbours,
             vrf_names: crate::tables::route::vrf_names(config)
                 .into_iter()
                 .map(String::from)

@@ -186,6 +186,7 @@ impl Control {
             }
             self.neighbours.sync(&self.shared, snap, old);
         }
+        self.neighbours.install_static(&self.shared, snap, now);
         self.multicast.sync(&self.shared, snap, now_ms);
         // Tunnels first: static MACs point at their ids.
         self.resolver.sync(&self.shared, snap, now, now_ms);

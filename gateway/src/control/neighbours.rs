@@ -7,7 +7,7 @@
 use crate::l3::{IfaceId, IfacePlan};
 use crate::shared::Shared;
 use crate::snapshot::Snapshot;
-use crate::tables::neighbour::{encode, neighbour_key, split_neighbour_key};
+use crate::tables::neighbour::{encode, encode_static, neighbour_key, split_neighbour_key, STATIC};
 use crate::tables::MapWriter;
 use crate::wire::Mac;
 use std::net::Ipv4Addr;
@@ -41,11 +41,18 @@ impl Neighbours {
         if !snap.l3.iface(iface).is_some_and(|f| f.is_neighbour(ip)) {
             return;
         }
-        let stats = &shared.control;
-        match self
+        let key = neighbour_key(iface, ip);
+        // A configured neighbour stays as configured.
+        if self
             .writer
-            .insert(neighbour_key(iface, ip), encode(mac), now)
+            .map()
+            .get(key)
+            .is_some_and(|h| h.value & STATIC != 0)
         {
+            return;
+        }
+        let stats = &shared.control;
+        match self.writer.insert(key, encode(mac), now) {
             Ok(None) => stats.neighbours_learned.inc(),
             Ok(Some(old)) if old != encode(mac) => stats.neighbours_moved.inc(),
             Ok(Some(_)) => {}
@@ -62,10 +69,33 @@ impl Neighbours {
         }
         self.last_scan = now;
         let ageing = snap.l3.neighbour.ageing_secs;
-        self.remove_where(shared, |iface, ip, seen| {
-            now.saturating_sub(seen) > ageing
-                || !snap.l3.iface(iface).is_some_and(|f| f.is_neighbour(ip))
+        self.remove_where(shared, |iface, ip, value, seen| {
+            let gone = !snap.l3.iface(iface).is_some_and(|f| f.is_neighbour(ip));
+            gone || (value & STATIC == 0 && now.saturating_sub(seen) > ageing)
         });
+    }
+
+    /// Makes the static neighbours the snapshot's: installs them (over a
+    /// learned entry for the same host) and removes those no longer
+    /// configured.
+    pub(super) fn install_static(&mut self, shared: &Shared, snap: &Snapshot, now: u32) {
+        let configured = &snap.l3.static_neighbours;
+        self.remove_where(shared, |iface, ip, value, _| {
+            value & STATIC != 0 && !configured.iter().any(|&(i, a, _)| (i, a) == (iface, ip))
+        });
+        for &(iface, ip, mac) in configured {
+            if self
+                .writer
+                .insert(neighbour_key(iface, ip), encode_static(mac), now)
+                .is_err()
+            {
+                shared.control.neighbour_table_full.inc();
+            }
+        }
+        shared
+            .control
+            .neighbours
+            .store(self.writer.len() as u64, Relaxed);
     }
 
     /// After a config change: forgets the hosts of every interface id that
@@ -87,21 +117,27 @@ impl Neighbours {
             })
             .collect();
         if changed.iter().any(|&c| c) {
-            self.remove_where(shared, |iface, _, _| {
+            self.remove_where(shared, |iface, _, _, _| {
                 changed.get(usize::from(iface)).copied().unwrap_or(true)
             });
         }
     }
 
-    fn remove_where(&mut self, shared: &Shared, gone: impl Fn(IfaceId, Ipv4Addr, u32) -> bool) {
+    /// Removes every entry for which `gone(interface, address, value, last
+    /// seen)` is true.
+    fn remove_where(
+        &mut self,
+        shared: &Shared,
+        gone: impl Fn(IfaceId, Ipv4Addr, u64, u32) -> bool,
+    ) {
         let map = shared.neighbours.map();
         let mut aged = 0;
         for i in 0..map.capacity() {
-            let Some((key, _)) = map.entry_at(i) else {
+            let Some((key, value)) = map.entry_at(i) else {
                 continue;
             };
             let (iface, ip) = split_neighbour_key(key);
-            if gone(iface, ip, map.seen(i)) && self.writer.remove_at(i).is_some() {
+            if gone(iface, ip, value, map.seen(i)) && self.writer.remove_at(i).is_some() {
                 aged += 1;
             }
         }

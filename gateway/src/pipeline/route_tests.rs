@@ -640,3 +640,47 @@ fn a_new_config_is_routed_by_its_own_table_not_the_last_route() {
     rig.run();
     assert_eq!(rig.drops(DropReason::NoRoute), 1);
 }
+
+#[test]
+fn a_static_neighbour_is_never_asked_for_overridden_or_aged() {
+    let config = format!(
+        "{L3}\n[[static_neighbour]]\ninterface = \"vni200\"\nip = \"{B_IP}\"\nmac = \"02:00:00:00:04:01\"\n"
+    );
+    let mut rig = Rig::new(&config);
+    let iface = rig
+        .shared
+        .snapshot
+        .load()
+        .vni(rig.slot(200))
+        .unwrap()
+        .gateway
+        .unwrap()
+        .iface;
+    let b = |rig: &Rig| rig.shared.neighbours.lookup(iface, B_IP).map(|h| h.mac);
+    assert_eq!(b(&rig), Some(HOST_P1), "installed");
+    // Someone else claims B's address: ignored.
+    let gw200 = Ipv4Addr::new(198, 51, 100, 1);
+    let liar = Mac([2, 0, 0, 0, 6, 6]);
+    rig.inject(
+        2,
+        &tag(&arp_frame(ARP_REQUEST, liar, B_IP, Mac::ZERO, gw200), 20),
+    );
+    rig.run();
+    rig.take(2);
+    assert_eq!(b(&rig), Some(HOST_P1), "not overridden");
+    rig.advance(400); // past the 300 s ageing time
+    assert_eq!(b(&rig), Some(HOST_P1), "not aged");
+    rig.inject(
+        1,
+        &ethernet(GW_MAC, HOST_P0, Some(10), 0x0800, &echo(A_IP, B_IP, 64)),
+    );
+    rig.run();
+    let out = rig.take(2);
+    assert_eq!(out.len(), 1, "sent at once, no ARP: {out:02x?}");
+    assert_eq!(
+        &untag(&out[0]).1[..6],
+        &HOST_P1.0,
+        "to the configured MAC: {out:02x?}"
+    );
+    assert_eq!(rig.shared.workers[0].gateway_arp_requests_sent.get(), 0);
+}

@@ -16,6 +16,8 @@ pub const NEIGHBOUR_CELLS: usize = 1 << 16;
 
 /// Set in every value, so no value is 0 (a cell being replaced).
 const VALID: u64 = 1 << 56;
+/// Set in the values of `[[static_neighbour]]` entries.
+pub const STATIC: u64 = 1 << 57;
 
 /// The map key of a neighbour: bits 32..48 the interface, 0..32 the address.
 #[inline]
@@ -33,6 +35,12 @@ pub fn split_neighbour_key(key: u64) -> (IfaceId, Ipv4Addr) {
 pub fn encode(mac: Mac) -> u64 {
     let [a, b, c, d, e, f] = mac.0;
     VALID | u64::from_be_bytes([0, 0, a, b, c, d, e, f])
+}
+
+/// A configured neighbour's MAC as a map value.
+#[inline]
+pub fn encode_static(mac: Mac) -> u64 {
+    encode(mac) | STATIC
 }
 
 /// The MAC of a map value.

@@ -217,13 +217,18 @@ fn schemas() -> Value {
             ("port", schema_ref("PortList")),
             ("vni", schema_ref("VniList")),
             ("igmp", schema_ref("Igmp")),
-            // The L3 gateway's model (validated; refused until the data plane routes).
+            // The L3 gateway (issue 10).
             ("vrf", schema_ref("VrfList")),
             ("interface", schema_ref("RoutedInterfaceList")),
             ("route", schema_ref("StaticRouteList")),
             ("icmp", schema_ref("Icmp")),
             ("neighbour", schema_ref("Neighbour")),
+            ("static_neighbour", schema_ref("StaticNeighbourList")),
         ]),
+        "StaticNeighbour": object(
+            &[("interface", string()), ("ip", ipv4.clone()), ("mac", mac.clone())],
+            &[],
+        ),
         "Vrf": object(&[("name", string())], &[]),
         "VniGateway": object(&[("address", cidr.clone())], &[
             ("mac", mac.clone()), ("vrf", string()),
