@@ -10,6 +10,7 @@ use vtepgw_gateway::counters::{DropReason, WorkerCounters};
 use vtepgw_gateway::l3::{L3Plan, VrfId};
 use vtepgw_gateway::pipeline::icmp_error;
 use vtepgw_gateway::shared::Shared;
+use vtepgw_gateway::types::VniSlot;
 
 fn sum(workers: &[Arc<WorkerCounters>], f: impl Fn(&WorkerCounters) -> u64) -> u64 {
     workers.iter().map(|w| f(w)).sum()
@@ -149,25 +150,27 @@ pub struct IfaceTotals {
 
 /// Every L3 interface, in interface order.
 pub fn interfaces(shared: &Shared) -> Vec<IfaceTotals> {
-    let w = &shared.workers;
     let snap = shared.snapshot.load();
     let l3 = &snap.l3;
     l3.ifaces
         .iter()
-        .map(|f| {
-            let i = usize::from(f.slot);
-            IfaceTotals {
-                name: f.name.clone(),
-                vrf: vrf_name(l3, f.vrf).to_string(),
-                routed: RoutedTotals {
-                    in_packets: sum(w, |c| c.routed[i].in_packets.get()),
-                    in_bytes: sum(w, |c| c.routed[i].in_bytes.get()),
-                    out_packets: sum(w, |c| c.routed[i].out_packets.get()),
-                    out_bytes: sum(w, |c| c.routed[i].out_bytes.get()),
-                },
-            }
+        .map(|f| IfaceTotals {
+            name: f.name.clone(),
+            vrf: vrf_name(l3, f.vrf).to_string(),
+            routed: routed(shared, f.slot),
         })
         .collect()
+}
+
+/// The routed traffic of the gateway interface of VNI slot `slot`.
+pub fn routed(shared: &Shared, slot: VniSlot) -> RoutedTotals {
+    let (w, i) = (&shared.workers, usize::from(slot));
+    RoutedTotals {
+        in_packets: sum(w, |c| c.routed[i].in_packets.get()),
+        in_bytes: sum(w, |c| c.routed[i].in_bytes.get()),
+        out_packets: sum(w, |c| c.routed[i].out_packets.get()),
+        out_bytes: sum(w, |c| c.routed[i].out_bytes.get()),
+    }
 }
 
 /// The name of VRF `id` (`?` for one the plan does not have, which a

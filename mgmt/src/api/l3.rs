@@ -28,21 +28,20 @@ pub struct InterfaceView {
 
 /// `GET /api/v1/interfaces`: every L3 interface and its routed traffic.
 pub async fn interfaces(State(s): State<AppState>) -> Json<Vec<InterfaceView>> {
+    // One snapshot for the whole answer, so that names, slots and VNIs agree.
     let snap = s.shared.snapshot.load();
-    let traffic = totals::interfaces(&s.shared);
     let out = snap
         .l3
         .ifaces
         .iter()
-        .zip(traffic)
-        .map(|(f, t)| InterfaceView {
+        .map(|f| InterfaceView {
             name: f.name.clone(),
-            vrf: t.vrf,
+            vrf: vrf_name(&snap.l3, f.vrf).to_string(),
             address: format!("{}/{}", f.ip, f.prefix_len),
             mac: MacAddr(f.mac.0),
             mtu: f.mtu,
             vni: snap.vni(f.slot).map(|v| v.vni.get()),
-            routed: t.routed,
+            routed: totals::routed(&s.shared, f.slot),
         })
         .collect();
     Json(out)
