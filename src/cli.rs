@@ -148,7 +148,7 @@ pub enum Show {
     Groups,
     /// Workers: packets, busy cycles, polls, cycles per packet.
     Workers,
-    /// L3 interfaces (VNI gateway interfaces): VRF, address, MAC, MTU, routed traffic.
+    /// L3 interfaces (VNI gateway and routed interfaces): VRF, address, MAC, MTU, routed traffic.
     Interfaces,
     /// The L3 gateway's IPv4 routes (connected and static), by VRF and prefix.
     Route {

@@ -266,6 +266,8 @@ const INTERFACE_COLUMNS: &[(&str, &str)] = &[
     ("MAC", "mac"),
     ("MTU", "mtu"),
     ("VNI", "vni"),
+    ("PORT", "port"),
+    ("VLAN", "vlan"),
     ("IN-PKTS", "in_packets"),
     ("IN-BYTES", "in_bytes"),
     ("OUT-PKTS", "out_packets"),

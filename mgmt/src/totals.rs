@@ -10,7 +10,6 @@ use vtepgw_gateway::counters::{DropReason, WorkerCounters};
 use vtepgw_gateway::l3::{L3Plan, VrfId};
 use vtepgw_gateway::pipeline::icmp_error;
 use vtepgw_gateway::shared::Shared;
-use vtepgw_gateway::types::VniSlot;
 
 fn sum(workers: &[Arc<WorkerCounters>], f: impl Fn(&WorkerCounters) -> u64) -> u64 {
     workers.iter().map(|w| f(w)).sum()
@@ -128,7 +127,8 @@ fn by_owner(
     out
 }
 
-/// Routed traffic of one L3 interface (a VNI's gateway interface).
+/// Routed traffic of one L3 interface (a VNI's gateway interface or a
+/// routed port).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RoutedTotals {
     /// Packets that came in to be routed (or to the gateway address).
@@ -142,7 +142,8 @@ pub struct RoutedTotals {
 /// One L3 interface of the running snapshot and its traffic.
 #[derive(Debug)]
 pub struct IfaceTotals {
-    /// `vni<ID>`, as metrics, routes and neighbours name it.
+    /// `vni<ID>` or the routed interface's name, as metrics, routes and
+    /// neighbours name it.
     pub name: String,
     pub vrf: String,
     pub routed: RoutedTotals,
@@ -154,17 +155,19 @@ pub fn interfaces(shared: &Shared) -> Vec<IfaceTotals> {
     let l3 = &snap.l3;
     l3.ifaces
         .iter()
+        .flatten()
         .map(|f| IfaceTotals {
             name: f.name.clone(),
             vrf: vrf_name(l3, f.vrf).to_string(),
-            routed: routed(shared, f.slot),
+            routed: routed(shared, f.counter),
         })
         .collect()
 }
 
-/// The routed traffic of the gateway interface of VNI slot `slot`.
-pub fn routed(shared: &Shared, slot: VniSlot) -> RoutedTotals {
-    let (w, i) = (&shared.workers, usize::from(slot));
+/// The routed traffic in entry `counter` of `WorkerCounters::routed`
+/// (`IfacePlan::counter`).
+pub fn routed(shared: &Shared, counter: usize) -> RoutedTotals {
+    let (w, i) = (&shared.workers, counter);
     RoutedTotals {
         in_packets: sum(w, |c| c.routed[i].in_packets.get()),
         in_bytes: sum(w, |c| c.routed[i].in_bytes.get()),

@@ -9,7 +9,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr};
 use vtepgw_config::MacAddr;
-use vtepgw_gateway::l3::{L3Plan, NextHop, VrfId};
+use vtepgw_gateway::l3::{Attach, L3Plan, NextHop, VrfId};
 
 /// One L3 interface.
 #[derive(Debug, Serialize)]
@@ -21,7 +21,11 @@ pub struct InterfaceView {
     pub mac: MacAddr,
     /// IP MTU of the link (the VNI's overlay MTU).
     pub mtu: u16,
+    /// What it is attached to: a VNI (its gateway interface), or a
+    /// physical port and VLAN (a routed interface).
     pub vni: Option<u32>,
+    pub port: Option<String>,
+    pub vlan: Option<u16>,
     #[serde(flatten)]
     pub routed: RoutedTotals,
 }
@@ -34,14 +38,25 @@ pub async fn interfaces(State(s): State<AppState>) -> Json<Vec<InterfaceView>> {
         .l3
         .ifaces
         .iter()
-        .map(|f| InterfaceView {
-            name: f.name.clone(),
-            vrf: vrf_name(&snap.l3, f.vrf).to_string(),
-            address: format!("{}/{}", f.ip, f.prefix_len),
-            mac: MacAddr(f.mac.0),
-            mtu: f.mtu,
-            vni: snap.vni(f.slot).map(|v| v.vni.get()),
-            routed: totals::routed(&s.shared, f.slot),
+        .flatten()
+        .map(|f| {
+            let (vni, member) = match f.attach {
+                Attach::Vni(slot) => (snap.vni(slot).map(|v| v.vni.get()), None),
+                Attach::Port(m) => (None, Some(m)),
+            };
+            InterfaceView {
+                name: f.name.clone(),
+                vrf: vrf_name(&snap.l3, f.vrf).to_string(),
+                address: format!("{}/{}", f.ip, f.prefix_len),
+                mac: MacAddr(f.mac.0),
+                mtu: f.mtu,
+                vni,
+                port: member
+                    .and_then(|m| snap.ports.get(usize::from(m.port)))
+                    .map(|p| p.name.clone()),
+                vlan: member.and_then(|m| m.vlan),
+                routed: totals::routed(&s.shared, f.counter),
+            }
         })
         .collect();
     Json(out)
@@ -153,10 +168,19 @@ pub async fn neighbours(
     let vrf = vrf_filter(l3, q.vrf.as_deref())?;
     let iface = match q.interface.as_deref() {
         None => None,
-        Some(name) => match l3.ifaces.iter().position(|f| f.name == name) {
+        Some(name) => match l3
+            .ifaces
+            .iter()
+            .position(|f| f.as_ref().is_some_and(|f| f.name == name))
+        {
             Some(i) => Some(i),
             None => {
-                let known: Vec<&str> = l3.ifaces.iter().map(|f| f.name.as_str()).collect();
+                let known: Vec<&str> = l3
+                    .ifaces
+                    .iter()
+                    .flatten()
+                    .map(|f| f.name.as_str())
+                    .collect();
                 return Err(ApiError::bad_request(
                     "interface",
                     format!(

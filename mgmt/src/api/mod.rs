@@ -345,7 +345,7 @@ pub fn routes() -> Vec<Route> {
             .about("Underlay multicast groups: VNIs, IGMP membership, querier heard, traffic")
             .gives(200, &[(JSON, "Groups")]),
         Route::new(Get, "/api/v1/interfaces", |f| on(f, l3::interfaces))
-            .about("L3 interfaces (VNI gateway interfaces): VRF, address, MAC, MTU, routed traffic")
+            .about("L3 interfaces (VNI gateway and routed interfaces): VRF, address, MAC, MTU, routed traffic")
             .gives(200, &[(JSON, "InterfaceList")]),
         Route::new(Get, "/api/v1/routes", |f| on(f, l3::routes))
             .about("IPv4 routes of the L3 gateway, by VRF and prefix: connected and static")

@@ -215,6 +215,7 @@ fn schemas() -> Value {
         "Interface": with_counters(object(&[
             ("name", string()), ("vrf", string()), ("address", cidr.clone()),
             ("mac", mac.clone()), ("mtu", int()), ("vni", nullable(vni.clone())),
+            ("port", nullable(string())), ("vlan", nullable(vlan.clone())),
         ], &[]), &["in_packets", "in_bytes", "out_packets", "out_bytes"]),
         "Route": object(&[
             ("vrf", string()), ("prefix", json!({"type": "string", "example": "192.0.2.128/25"})),

@@ -8,8 +8,8 @@ const GW_IP: [u8; 4] = [203, 0, 113, 254];
 /// The echo request's untagged frame: Ethernet, IPv4, ICMP with 8 bytes.
 const ECHO_LEN: usize = 14 + 20 + 16;
 
-/// The standard lab with VNI 100's gateway, a static route through the
-/// host, and a VRF with no interface.
+/// The standard lab with VNI 100's gateway, a routed interface on VLAN 20
+/// of phys0, a static route through the host, and a VRF with no interface.
 fn config() -> String {
     let with_gateway = CONFIG.replace(
         "id = 100\n",
@@ -17,6 +17,7 @@ fn config() -> String {
     );
     format!(
         "{with_gateway}\n[[vrf]]\nname = \"red\"\n\n\
+         [[interface]]\nname = \"core\"\nport = \"phys0\"\nvlan = 20\naddress = \"192.0.2.193/26\"\n\n\
          [[route]]\nprefix = \"198.51.100.0/24\"\nnext_hop = \"203.0.113.1\"\n"
     )
 }
@@ -87,7 +88,7 @@ async fn lab_after_ping() -> (Lab, serde_json::Value) {
 async fn interfaces_with_their_routed_traffic() {
     let (lab, before) = lab_after_ping().await;
     let f = &before[0];
-    assert_eq!(before.as_array().unwrap().len(), 1, "{before}");
+    assert_eq!(before.as_array().unwrap().len(), 2, "{before}");
     assert_eq!(
         (&f["name"], &f["vrf"], &f["address"], &f["vni"]),
         (
@@ -98,6 +99,17 @@ async fn interfaces_with_their_routed_traffic() {
         )
     );
     assert!(f["mtu"].as_u64().is_some_and(|m| m > 0), "{f}");
+    assert_eq!((&f["port"], &f["vlan"]), (&json!(null), &json!(null)));
+    let core = &before[1];
+    assert_eq!(
+        (&core["name"], &core["address"], &core["vni"]),
+        (&json!("core"), &json!("192.0.2.193/26"), &json!(null))
+    );
+    assert_eq!(
+        (&core["port"], &core["vlan"]),
+        (&json!("phys0"), &json!(20))
+    );
+    assert_eq!(core["in_packets"], 0);
     let r = lab.get("/api/v1/interfaces").await;
     let f = &r.json[0];
     assert_eq!(
@@ -119,6 +131,8 @@ async fn routes_by_vrf_connected_and_static() {
     assert_eq!(
         r.json,
         json!([
+            {"vrf": "default", "prefix": "192.0.2.192/26", "kind": "connected",
+             "next_hop": null, "interface": "core"},
             {"vrf": "default", "prefix": "198.51.100.0/24", "kind": "static",
              "next_hop": "203.0.113.1", "interface": "vni100"},
             {"vrf": "default", "prefix": "203.0.113.0/24", "kind": "connected",
