@@ -81,7 +81,7 @@ pub enum Command {
         /// The configuration file to check.
         file: PathBuf,
     },
-    /// Show state of the running gateway: VNIs, MACs, counters, config...
+    /// Show state of the running gateway: VNIs, MACs, counters, routes, config...
     Show {
         #[command(subcommand)]
         what: Show,
@@ -148,6 +148,20 @@ pub enum Show {
     Groups,
     /// Workers: packets, busy cycles, polls, cycles per packet.
     Workers,
+    /// L3 interfaces (VNI gateway and routed interfaces): VRF, address, MAC, MTU, routed traffic.
+    Interfaces,
+    /// The L3 gateway's IPv4 routes (connected and static), by VRF and prefix.
+    Route {
+        /// Only this VRF.
+        #[arg(long, value_name = "NAME")]
+        vrf: Option<String>,
+    },
+    /// The L3 gateway's neighbours (its ARP table): interface, IP, MAC, age.
+    Arp {
+        /// Only this VRF.
+        #[arg(long, value_name = "NAME")]
+        vrf: Option<String>,
+    },
 }
 
 /// VNI settings that `vni add` and `vni set` share.

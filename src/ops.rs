@@ -205,6 +205,21 @@ pub fn show(ops: &Ops, what: &Show) -> Result<(), String> {
             });
             Ok(())
         }
+        Show::Interfaces => {
+            let v = ops.get("/api/v1/interfaces")?;
+            ops.print(&v, |v| listing(INTERFACE_COLUMNS, rows(v)));
+            Ok(())
+        }
+        Show::Route { vrf } => {
+            let v = ops.get(&with_vrf("/api/v1/routes", vrf.as_deref()))?;
+            ops.print(&v, |v| listing(ROUTE_COLUMNS, rows(v)));
+            Ok(())
+        }
+        Show::Arp { vrf } => {
+            let v = ops.get(&with_vrf("/api/v1/neighbours", vrf.as_deref()))?;
+            ops.print(&v, |v| listing(NEIGHBOUR_COLUMNS, rows(v)));
+            Ok(())
+        }
         Show::Workers => {
             let v = ops.get("/api/v1/workers")?;
             ops.print(&v, |v| {
@@ -243,6 +258,46 @@ const GROUP_COLUMNS: &[(&str, &str)] = &[
     ("RX-PKTS", "rx_packets"),
     ("TX-PKTS", "tx_packets"),
 ];
+
+const INTERFACE_COLUMNS: &[(&str, &str)] = &[
+    ("INTERFACE", "name"),
+    ("VRF", "vrf"),
+    ("ADDRESS", "address"),
+    ("MAC", "mac"),
+    ("MTU", "mtu"),
+    ("VNI", "vni"),
+    ("PORT", "port"),
+    ("VLAN", "vlan"),
+    ("IN-PKTS", "in_packets"),
+    ("IN-BYTES", "in_bytes"),
+    ("OUT-PKTS", "out_packets"),
+    ("OUT-BYTES", "out_bytes"),
+];
+
+const ROUTE_COLUMNS: &[(&str, &str)] = &[
+    ("VRF", "vrf"),
+    ("PREFIX", "prefix"),
+    ("KIND", "kind"),
+    ("NEXT-HOP", "next_hop"),
+    ("INTERFACE", "interface"),
+];
+
+const NEIGHBOUR_COLUMNS: &[(&str, &str)] = &[
+    ("VRF", "vrf"),
+    ("INTERFACE", "interface"),
+    ("IP", "ip"),
+    ("MAC", "mac"),
+    ("AGE-SECS", "age_secs"),
+];
+
+/// `path`, with `?vrf=NAME` when a VRF is given (encoded: a name cannot
+/// change the request).
+fn with_vrf(path: &str, vrf: Option<&str>) -> String {
+    match vrf {
+        Some(v) => format!("{path}?vrf={}", encode(v)),
+        None => path.to_string(),
+    }
+}
 
 const WORKER_COLUMNS: &[(&str, &str)] = &[
     ("WORKER", "worker"),
@@ -635,5 +690,14 @@ mod tests {
     fn url_parts_are_percent_encoded() {
         assert_eq!(encode("02:00:00:00:01:01"), "02:00:00:00:01:01");
         assert_eq!(encode("phys 0/a&vni=1"), "phys%200%2Fa%26vni%3D1");
+    }
+
+    #[test]
+    fn a_vrf_filter_is_a_query() {
+        assert_eq!(super::with_vrf("/api/v1/routes", None), "/api/v1/routes");
+        assert_eq!(
+            super::with_vrf("/api/v1/neighbours", Some("red&x")),
+            "/api/v1/neighbours?vrf=red%26x"
+        );
     }
 }

@@ -782,8 +782,11 @@ sendp([f]*{count}, iface="eth0")"#
 #[test]
 fn metrics_pass_promtool_and_match_the_traffic() {
     let lab = Lab::new();
-    // A VNI on a group too, so the multicast series are there.
-    let gw = Gateway::start(&lab.gateway_config("[[vni]]\nid = 300\ngroup = \"239.1.1.9\"\n"));
+    // A VNI on a group too, so the multicast series are there, with a
+    // gateway interface, so the routed ones are.
+    let gw = Gateway::start(&lab.gateway_config(
+        "[[vni]]\nid = 300\ngroup = \"239.1.1.9\"\ngateway = { address = \"198.51.100.1/24\" }\n",
+    ));
     let api = Api::new(&gw);
     wait_until(Duration::from_secs(10), "both VTEPs resolved", || {
         let v = api.get("/api/v1/vteps");

@@ -154,7 +154,7 @@ fn a_token_file_others_can_read_is_refused_with_the_fix() {
 
 mod common;
 
-use common::{Gateway, Lab, H1_IP, H1_MAC, PH_MAC};
+use common::{Gateway, Lab, H1_IP, H1_MAC, PH_IP, PH_MAC};
 
 /// `vtepgw ARGS`: (exit code, stdout, stderr).
 fn vtepgw(args: &[&str]) -> (i32, String, String) {
@@ -451,6 +451,58 @@ fn a_stale_if_match_fails_and_changes_nothing() {
     ok(&gw, &["--if-match", "2", "vtep", "add", "200", "192.0.2.9"]);
 }
 
+/// The L3 gateway's listings: VNI 100 with a gateway interface, a VRF
+/// with none; the physical host pings the gateway and becomes its neighbour.
+#[test]
+fn l3_show_commands_list_interfaces_routes_and_neighbours() {
+    let lab = Lab::new();
+    let gw = Gateway::start(&lab.gateway_config(
+        "gateway = { address = \"203.0.113.254/24\" }\n\n[[vrf]]\nname = \"red\"\n",
+    ));
+    let ifaces = ok(&gw, &["show", "interfaces"]);
+    assert!(ifaces.starts_with("INTERFACE "), "{ifaces}");
+    let r = row(&ifaces, "vni100");
+    for cell in ["default", "203.0.113.254/24", "100"] {
+        assert!(r.split_whitespace().any(|c| c == cell), "{cell} not in {r}");
+    }
+    let routes = ok(&gw, &["show", "route"]);
+    assert!(
+        routes.lines().any(|l| l.split_whitespace().eq([
+            "default",
+            "203.0.113.0/24",
+            "connected",
+            "-",
+            "vni100"
+        ])),
+        "{routes}"
+    );
+    let red = ok(&gw, &["show", "route", "--vrf", "red"]);
+    assert_eq!(red.lines().count(), 1, "the header alone: {red}");
+    refused(
+        &gw,
+        &["show", "route", "--vrf", "blue"],
+        "vrf: no VRF \"blue\"",
+    );
+
+    assert!(lab.ph.ping("203.0.113.254", 2), "the gateway answers ping");
+    let mut arp = String::new();
+    common::wait_until(
+        std::time::Duration::from_secs(5),
+        "ph is a neighbour",
+        || {
+            arp = ok(&gw, &["show", "arp", "--vrf", "default"]);
+            arp.contains(PH_IP)
+        },
+    );
+    let r = row(&arp, "default");
+    for cell in ["vni100", PH_IP, &PH_MAC.to_lowercase()] {
+        assert!(r.split_whitespace().any(|c| c == cell), "{cell} not in {r}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&gw, &["show", "arp", "--json"])).unwrap();
+    assert_eq!(json[0]["ip"], PH_IP, "{json}");
+}
+
 #[test]
 fn help_explains_every_command() {
     let (code, out, _) = vtepgw(&["--help"]);
@@ -482,7 +534,17 @@ fn help_explains_every_command() {
     );
     let (_, show, _) = vtepgw(&["show", "--help"]);
     for what in [
-        "vnis", "macs", "counters", "config", "mtu", "vteps", "groups", "workers",
+        "vnis",
+        "macs",
+        "counters",
+        "config",
+        "mtu",
+        "vteps",
+        "groups",
+        "workers",
+        "interfaces",
+        "route",
+        "arp",
     ] {
         assert!(show.contains(what), "{what}: {show}");
     }

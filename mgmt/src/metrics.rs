@@ -58,6 +58,7 @@ pub fn render(shared: &Shared, devices: &dyn Devices) -> String {
     vnis(&s, shared);
     vteps(&s, shared);
     multicast(&s, shared);
+    l3(&s, shared);
     drops_and_control(&s, shared);
     resources(&s, shared, devices);
 
@@ -296,6 +297,85 @@ fn multicast(s: &Scrape, shared: &Shared) {
         view.receive_mode
     };
     mode.with_label_values(&[current]).set(1);
+}
+
+/// The L3 gateway: routed traffic per interface, neighbours, its ARP and ICMP.
+fn l3(s: &Scrape, shared: &Shared) {
+    let packets = s.counter(
+        "vtepgw_routed_packets_total",
+        "Packets routed through an L3 interface: in = came in to be routed (or to the \
+         gateway address), out = routed or sent by the gateway out of it.",
+        &["interface", "vrf", "direction"],
+    );
+    let bytes = s.counter(
+        "vtepgw_routed_bytes_total",
+        "Bytes of the packets routed through an L3 interface (inner Ethernet frames), \
+         by direction.",
+        &["interface", "vrf", "direction"],
+    );
+    for f in totals::interfaces(shared) {
+        let r = f.routed;
+        for (dir, p, b) in [
+            ("in", r.in_packets, r.in_bytes),
+            ("out", r.out_packets, r.out_bytes),
+        ] {
+            let labels = [f.name.as_str(), f.vrf.as_str(), dir];
+            packets.with_label_values(&labels).inc_by(p);
+            bytes.with_label_values(&labels).inc_by(b);
+        }
+    }
+    let neighbours = s.gauge(
+        "vtepgw_neighbours",
+        "L3 neighbours (the gateway's ARP entries) now known, by VRF.",
+        &["vrf"],
+    );
+    for (vrf, n) in totals::neighbours_by_vrf(shared) {
+        neighbours.with_label_values(&[&vrf]).set(n as i64);
+    }
+    let c = &shared.control;
+    let events = s.counter(
+        "vtepgw_neighbour_events_total",
+        "L3 neighbour table churn: learned, moved (MAC changed), aged out, and \
+         table_full (not learned because the table is full).",
+        &["event"],
+    );
+    for (event, n) in [
+        ("learned", c.neighbours_learned.get()),
+        ("moved", c.neighbours_moved.get()),
+        ("aged", c.neighbours_aged.get()),
+        ("table_full", c.neighbour_table_full.get()),
+    ] {
+        events.with_label_values(&[event]).inc_by(n);
+    }
+    let w = &shared.workers;
+    let sum = |f: fn(&vtepgw_gateway::counters::WorkerCounters) -> u64| -> u64 {
+        w.iter().map(|c| f(c)).sum()
+    };
+    s.one(
+        "vtepgw_gateway_arp_replies_sent_total",
+        "ARP replies sent for the L3 gateway's interface addresses.",
+        sum(|w| w.gateway_arp_replies_sent.get()),
+    );
+    s.one(
+        "vtepgw_gateway_arp_requests_sent_total",
+        "ARP requests the L3 gateway sent to resolve neighbours.",
+        sum(|w| w.gateway_arp_requests_sent.get()),
+    );
+    let icmp = totals::icmp(shared);
+    let sent = s.counter(
+        "vtepgw_icmp_sent_total",
+        "ICMP the L3 gateway sent, by type: echo_reply (for its addresses), \
+         time_exceeded, net_unreachable, host_unreachable, frag_needed.",
+        &["type"],
+    );
+    for (kind, n) in icmp.sent {
+        sent.with_label_values(&[kind]).inc_by(n);
+    }
+    s.one(
+        "vtepgw_icmp_rate_limited_total",
+        "ICMP errors about routed packets not sent because of the rate limit (icmp.rate_per_sec).",
+        icmp.rate_limited,
+    );
 }
 
 fn drops_and_control(s: &Scrape, shared: &Shared) {

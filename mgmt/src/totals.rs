@@ -7,6 +7,8 @@ use std::net::Ipv4Addr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use vtepgw_gateway::counters::{DropReason, WorkerCounters};
+use vtepgw_gateway::l3::{L3Plan, VrfId};
+use vtepgw_gateway::pipeline::icmp_error;
 use vtepgw_gateway::shared::Shared;
 
 fn sum(workers: &[Arc<WorkerCounters>], f: impl Fn(&WorkerCounters) -> u64) -> u64 {
@@ -123,6 +125,102 @@ fn by_owner(
         }
     }
     out
+}
+
+/// Routed traffic of one L3 interface (a VNI's gateway interface or a
+/// routed port).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RoutedTotals {
+    /// Packets that came in to be routed (or to the gateway address).
+    pub in_packets: u64,
+    pub in_bytes: u64,
+    /// Packets routed out of it (routed or sent by the gateway).
+    pub out_packets: u64,
+    pub out_bytes: u64,
+}
+
+/// One L3 interface of the running snapshot and its traffic.
+#[derive(Debug)]
+pub struct IfaceTotals {
+    /// `vni<ID>` or the routed interface's name, as metrics, routes and
+    /// neighbours name it.
+    pub name: String,
+    pub vrf: String,
+    pub routed: RoutedTotals,
+}
+
+/// Every L3 interface, in interface order.
+pub fn interfaces(shared: &Shared) -> Vec<IfaceTotals> {
+    let snap = shared.snapshot.load();
+    let l3 = &snap.l3;
+    l3.ifaces
+        .iter()
+        .flatten()
+        .map(|f| IfaceTotals {
+            name: f.name.clone(),
+            vrf: vrf_name(l3, f.vrf).to_string(),
+            routed: routed(shared, f.counter),
+        })
+        .collect()
+}
+
+/// The routed traffic in entry `counter` of `WorkerCounters::routed`
+/// (`IfacePlan::counter`).
+pub fn routed(shared: &Shared, counter: usize) -> RoutedTotals {
+    let (w, i) = (&shared.workers, counter);
+    RoutedTotals {
+        in_packets: sum(w, |c| c.routed[i].in_packets.get()),
+        in_bytes: sum(w, |c| c.routed[i].in_bytes.get()),
+        out_packets: sum(w, |c| c.routed[i].out_packets.get()),
+        out_bytes: sum(w, |c| c.routed[i].out_bytes.get()),
+    }
+}
+
+/// The name of VRF `id` (`?` for one the plan does not have, which a
+/// plan built from a validated config never refers to).
+pub fn vrf_name(l3: &L3Plan, id: VrfId) -> &str {
+    l3.vrf_names
+        .get(usize::from(id))
+        .map_or("?", String::as_str)
+}
+
+/// Neighbours now in the table, by VRF name: every VRF of the running
+/// snapshot, with 0 where it has none. A scan of the whole table (64Ki
+/// cells): for scrapes and listings only.
+pub fn neighbours_by_vrf(shared: &Shared) -> BTreeMap<String, u64> {
+    let snap = shared.snapshot.load();
+    let l3 = &snap.l3;
+    let mut out: BTreeMap<String, u64> = l3.vrf_names.iter().map(|v| (v.clone(), 0)).collect();
+    for (iface, ..) in shared.neighbours.entries() {
+        // Entries of an interface a config change removed age out soon.
+        if let Some(f) = l3.iface(iface) {
+            *out.entry(vrf_name(l3, f.vrf).to_string()).or_default() += 1;
+        }
+    }
+    out
+}
+
+/// ICMP the L3 gateway sent: echo replies for its addresses, then the
+/// errors about routed packets by kind; and the errors the rate limit held
+/// back.
+#[derive(Debug)]
+pub struct IcmpTotals {
+    /// (type label, messages sent): `echo_reply`, then
+    /// `pipeline::icmp_error::ALL` by label.
+    pub sent: Vec<(&'static str, u64)>,
+    pub rate_limited: u64,
+}
+
+pub fn icmp(shared: &Shared) -> IcmpTotals {
+    let w = &shared.workers;
+    let mut sent = vec![("echo_reply", sum(w, |c| c.gateway_echo_replies_sent.get()))];
+    for (i, &e) in icmp_error::ALL.iter().enumerate() {
+        sent.push((icmp_error::label(e), sum(w, |c| c.icmp_errors[i].get())));
+    }
+    IcmpTotals {
+        sent,
+        rate_limited: sum(w, |c| c.icmp_errors_limited.get()),
+    }
 }
 
 /// Packets dropped for one reason.

@@ -149,6 +149,25 @@ impl RouteTable {
         lpm(&self.vrfs.get(usize::from(vrf))?.v6, dst.into())
     }
 
+    /// `vrf`'s IPv4 routes, host bits cleared, in prefix order (address,
+    /// then length); none for an unknown VRF. For the management plane's
+    /// listings: it walks the whole map, never on the packet path.
+    pub fn routes_v4(&self, vrf: VrfId) -> Vec<(IpPrefix, NextHop)> {
+        let Some(routes) = self.vrfs.get(usize::from(vrf)) else {
+            return Vec::new();
+        };
+        let mut out: Vec<(IpPrefix, NextHop)> = routes
+            .v4
+            .iter()
+            .map(|((addr, len), &hop)| {
+                let net = addr & vtepgw_config::prefix_mask(len);
+                (IpPrefix::v4(Ipv4Addr::from(net), len), hop)
+            })
+            .collect();
+        out.sort_by_key(|(p, _)| (p.addr, p.len));
+        out
+    }
+
     pub fn lookup(&self, vrf: VrfId, dst: IpAddr) -> Option<NextHop> {
         match dst {
             IpAddr::V4(a) => self.lookup_v4(vrf, a),

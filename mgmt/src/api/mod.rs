@@ -7,6 +7,7 @@ pub mod body;
 mod config;
 pub mod error;
 mod groups;
+mod l3;
 mod openapi;
 mod ports;
 pub mod precondition;
@@ -343,6 +344,22 @@ pub fn routes() -> Vec<Route> {
         Route::new(Get, "/api/v1/groups", |f| on(f, groups::list))
             .about("Underlay multicast groups: VNIs, IGMP membership, querier heard, traffic")
             .gives(200, &[(JSON, "Groups")]),
+        Route::new(Get, "/api/v1/interfaces", |f| on(f, l3::interfaces))
+            .about("L3 interfaces (VNI gateway and routed interfaces): VRF, address, MAC, MTU, routed traffic")
+            .gives(200, &[(JSON, "InterfaceList")]),
+        Route::new(Get, "/api/v1/routes", |f| on(f, l3::routes))
+            .about("IPv4 routes of the L3 gateway, by VRF and prefix: connected and static")
+            .query(&[("vrf", "only this VRF")])
+            .gives(200, &[(JSON, "RouteList")])
+            .errors(&[400]),
+        Route::new(Get, "/api/v1/neighbours", |f| on(f, l3::neighbours))
+            .about("The L3 gateway's neighbours (its ARP table), by VRF, interface and address")
+            .query(&[
+                ("vrf", "only this VRF"),
+                ("interface", "only this L3 interface"),
+            ])
+            .gives(200, &[(JSON, "NeighbourEntryList")])
+            .errors(&[400]),
         Route::new(Get, "/api/v1/mtu", |f| on(f, reads::mtu))
             .about("Per VNI: overlay MTU, underlay MTU, required underlay MTU and margin")
             .gives(200, &[(JSON, "MtuList")]),

@@ -211,6 +211,21 @@ fn schemas() -> Value {
     let traffic = ["rx_packets", "rx_bytes", "tx_packets", "tx_bytes"];
     json!({
         "Error": object(&[("error", string()), ("errors", array(path_reason.clone()))], &[]),
+        // The L3 gateway's running state (`api::l3`).
+        "Interface": with_counters(object(&[
+            ("name", string()), ("vrf", string()), ("address", cidr.clone()),
+            ("mac", mac.clone()), ("mtu", int()), ("vni", nullable(vni.clone())),
+            ("port", nullable(string())), ("vlan", nullable(vlan.clone())),
+        ], &[]), &["in_packets", "in_bytes", "out_packets", "out_bytes"]),
+        "Route": object(&[
+            ("vrf", string()), ("prefix", json!({"type": "string", "example": "192.0.2.128/25"})),
+            ("kind", enumeration(&["connected", "static"])),
+            ("next_hop", nullable(ipv4.clone())), ("interface", nullable(string())),
+        ], &[]),
+        "NeighbourEntry": object(&[
+            ("vrf", string()), ("interface", string()), ("ip", ipv4.clone()),
+            ("mac", mac.clone()), ("age_secs", int()),
+        ], &[]),
         "Config": object(&[("underlay", schema_ref("Underlay"))], &[
             ("dataplane", schema_ref("Dataplane")),
             ("management", schema_ref("Management")),

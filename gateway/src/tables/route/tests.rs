@@ -184,3 +184,42 @@ fn the_example_config_compiles_to_routes() {
     }
     assert_eq!((t.len(0), t.len(1)), (6, 2));
 }
+
+#[test]
+fn a_vrf_lists_its_ipv4_routes_in_prefix_order() {
+    let mut t = table();
+    // Host bits are cleared in the listing, as they are ignored in lookups.
+    t.insert(
+        1,
+        IpPrefix::v4(v4("192.0.2.77"), 24),
+        NextHop::Connected { iface: 2 },
+    )
+    .unwrap();
+    let listed = t.routes_v4(0);
+    let prefixes: Vec<(Ipv4Addr, u8)> = listed
+        .iter()
+        .map(|(p, _)| match p.addr {
+            IpAddr::V4(a) => (a, p.len),
+            IpAddr::V6(_) => unreachable!("an IPv4 listing"),
+        })
+        .collect();
+    assert_eq!(
+        prefixes,
+        [
+            (v4("0.0.0.0"), 0),
+            (v4("198.51.0.0"), 16),
+            (v4("198.51.100.0"), 24),
+            (v4("198.51.100.128"), 25),
+        ]
+    );
+    assert_eq!(listed[2].1, NextHop::Connected { iface: 0 });
+    assert_eq!(listed[3].1, via("192.0.2.101", 1));
+    assert_eq!(
+        t.routes_v4(1),
+        [(
+            IpPrefix::v4(v4("192.0.2.0"), 24),
+            NextHop::Connected { iface: 2 }
+        )]
+    );
+    assert!(t.routes_v4(7).is_empty(), "an unknown VRF has none");
+}

@@ -5,6 +5,7 @@
 mod auth;
 mod config;
 mod groups;
+mod l3;
 mod ports;
 mod precondition;
 mod reads;

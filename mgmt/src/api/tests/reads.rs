@@ -167,6 +167,12 @@ async fn the_grafana_dashboard_uses_real_metrics() {
         crate::testkit::CONFIG
     );
     text += &Lab::with(&grouped, None, None).get("/metrics").await.text;
+    // Routed series exist where a VNI has a gateway interface.
+    let routed = crate::testkit::CONFIG.replace(
+        "id = 100\n",
+        "id = 100\ngateway = { address = \"203.0.113.254/24\" }\n",
+    );
+    text += &Lab::with(&routed, None, None).get("/metrics").await.text;
     let dashboard: serde_json::Value =
         serde_json::from_str(include_str!("../../../../config/grafana-dashboard.json")).unwrap();
     let mut used = std::collections::BTreeSet::new();
