@@ -376,6 +376,44 @@ fn l3(s: &Scrape, shared: &Shared) {
         "ICMP errors about routed packets not sent because of the rate limit (icmp.rate_per_sec).",
         icmp.rate_limited,
     );
+    let suppressed = s.counter(
+        "vtepgw_arp_suppression_replies_total",
+        "ARP requests for another host answered by the gateway instead of flooded, by \
+         arp_suppression mode (reply: with the host's MAC; proxy: with the gateway MAC).",
+        &["mode"],
+    );
+    for (i, mode) in ["reply", "proxy"].iter().enumerate() {
+        suppressed
+            .with_label_values(&[mode])
+            .inc_by(sum_at(w, |c| &c.arp_suppression_replies, i));
+    }
+    s.one(
+        "vtepgw_arp_suppression_misses_total",
+        "ARP requests in a reply-mode VNI for a host the gateway does not know (flooded).",
+        sum(|w| w.arp_suppression_misses.get()),
+    );
+    s.one(
+        "vtepgw_fragmented_packets_total",
+        "Routed packets without DF fragmented for a smaller egress MTU.",
+        sum(|w| w.fragmented.get()),
+    );
+    s.one(
+        "vtepgw_fragments_sent_total",
+        "Fragments made from them.",
+        sum(|w| w.fragments_made.get()),
+    );
+}
+
+/// Entry `i` of a per-worker counter array, summed over the workers.
+fn sum_at<const N: usize>(
+    workers: &[std::sync::Arc<vtepgw_gateway::counters::WorkerCounters>],
+    array: fn(&vtepgw_gateway::counters::WorkerCounters) -> &[vtepgw_gateway::counters::Counter; N],
+    i: usize,
+) -> u64 {
+    workers
+        .iter()
+        .map(|c| array(c).get(i).map_or(0, |c| c.get()))
+        .sum()
 }
 
 fn drops_and_control(s: &Scrape, shared: &Shared) {
