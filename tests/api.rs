@@ -161,6 +161,15 @@ fn walk_reads(api: &Api) {
         (&groups["groups"], &groups["receive_mode"]),
         (&json!([]), &json!("none"))
     );
+    // No L3 here (tests/l3.rs and tests/cli.rs have it): empty listings,
+    // and a VRF that does not exist is refused by name.
+    assert_eq!(api.get("/api/v1/interfaces"), json!([]));
+    assert_eq!(api.get("/api/v1/routes"), json!([]));
+    assert_eq!(api.get("/api/v1/neighbours"), json!([]));
+    for path in ["/api/v1/routes?vrf=red", "/api/v1/neighbours?vrf=red"] {
+        let e = api.expect("GET", path, Value::Null, 400);
+        assert!(e["error"].as_str().unwrap().contains("vrf"), "{e}");
+    }
 
     assert_eq!(api.get("/api/v1/vnis")[0]["id"], 100);
     assert_eq!(api.get("/api/v1/vnis/100")["learning"], true);

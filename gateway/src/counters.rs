@@ -341,6 +341,10 @@ pub struct WorkerCounters {
     /// (`pipeline::icmp_error::ALL` order), and those the rate limit held back.
     pub icmp_errors: [Counter; 4],
     pub icmp_errors_limited: Counter,
+    /// Neighbours this worker is resolving now, and the packets it holds
+    /// for them (gauges, written by the owning worker only).
+    pub neighbours_waiting: std::sync::atomic::AtomicU64,
+    pub packets_held: std::sync::atomic::AtomicU64,
     /// Routed packets fragmented for their egress MTU, and the fragments made.
     pub fragmented: Counter,
     pub fragments_made: Counter,
@@ -385,6 +389,8 @@ impl WorkerCounters {
             arp_suppression_replies: Default::default(),
             arp_suppression_misses: Counter::default(),
             icmp_errors_limited: Counter::default(),
+            neighbours_waiting: Default::default(),
+            packets_held: Default::default(),
             fragmented: Counter::default(),
             fragments_made: Counter::default(),
             arp_seen: Counter::default(),

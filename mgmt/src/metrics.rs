@@ -392,6 +392,21 @@ fn l3(s: &Scrape, shared: &Shared) {
         "ARP requests in a reply-mode VNI for a host the gateway does not know (flooded).",
         sum(|w| w.arp_suppression_misses.get()),
     );
+    let waiting = s.gauge(
+        "vtepgw_neighbours_unresolved",
+        "Neighbours being resolved by ARP now, and the packets held for them (all workers).",
+        &["what"],
+    );
+    let gauge_sum = |f: fn(
+        &vtepgw_gateway::counters::WorkerCounters,
+    ) -> &std::sync::atomic::AtomicU64|
+     -> i64 { w.iter().map(|c| f(c).load(Relaxed)).sum::<u64>() as i64 };
+    waiting
+        .with_label_values(&["neighbours"])
+        .set(gauge_sum(|c| &c.neighbours_waiting));
+    waiting
+        .with_label_values(&["packets"])
+        .set(gauge_sum(|c| &c.packets_held));
     s.one(
         "vtepgw_fragmented_packets_total",
         "Routed packets without DF fragmented for a smaller egress MTU.",

@@ -126,7 +126,8 @@ impl<B: PacketBuf> Pipeline<B> {
                 return self.discard(DropReason::NeighbourQueueFull, pkt);
             }
             w.packets.push((pkt, from));
-            return self.consume();
+            self.consume();
+            return self.publish_held();
         }
         let Some(w) = entries.iter_mut().find(|w| !w.active) else {
             return self.discard(DropReason::NeighbourQueueFull, pkt);
@@ -145,8 +146,18 @@ impl<B: PacketBuf> Pipeline<B> {
             self.discard(DropReason::NeighbourQueueFull, pkt);
         }
         self.held.active += 1;
+        self.publish_held();
         let out = out.clone();
         self.ask_for(io, env, &out, ip);
+    }
+
+    /// Publishes the waiting list's size (on changes only: holding and
+    /// releasing are rare).
+    fn publish_held(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = &self.counters;
+        c.neighbours_waiting.store(self.held.active as u64, Relaxed);
+        c.packets_held.store(self.held.packets() as u64, Relaxed);
     }
 
     /// Once per poll while neighbours are awaited: sends the packets of
@@ -218,6 +229,7 @@ impl<B: PacketBuf> Pipeline<B> {
         w.packets = packets;
         w.active = false;
         self.held.active -= 1;
+        self.publish_held();
     }
 
     /// Sends an ARP request for `ip` on `out`'s link: flooded into its

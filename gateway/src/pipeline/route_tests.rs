@@ -191,6 +191,12 @@ fn a_neighbour_that_never_answers_is_asked_again_then_its_packets_dropped() {
     rig.run();
     assert_eq!(rig.take(2).len(), 1, "one request for two packets");
     assert_eq!(rig.worker_held(), 2);
+    let gauges = |rig: &Rig| {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = &rig.shared.workers[0];
+        (c.neighbours_waiting.load(Relaxed), c.packets_held.load(Relaxed))
+    };
+    assert_eq!(gauges(&rig), (1, 2), "published for the metrics");
     rig.advance(1);
     assert_eq!(rig.take(2).len(), 1, "asked again after the interval");
     assert_eq!(rig.drops(DropReason::NeighbourUnresolved), 0);
@@ -202,6 +208,7 @@ fn a_neighbour_that_never_answers_is_asked_again_then_its_packets_dropped() {
     );
     assert!(rig.take(2).is_empty(), "no third request (retries = 2)");
     assert_eq!(rig.worker_held(), 0);
+    assert_eq!(gauges(&rig), (0, 0));
     assert_eq!(rig.shared.workers[0].gateway_arp_requests_sent.get(), 2);
 }
 
