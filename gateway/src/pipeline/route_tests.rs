@@ -194,7 +194,10 @@ fn a_neighbour_that_never_answers_is_asked_again_then_its_packets_dropped() {
     let gauges = |rig: &Rig| {
         use std::sync::atomic::Ordering::Relaxed;
         let c = &rig.shared.workers[0];
-        (c.neighbours_waiting.load(Relaxed), c.packets_held.load(Relaxed))
+        (
+            c.neighbours_waiting.load(Relaxed),
+            c.packets_held.load(Relaxed),
+        )
     };
     assert_eq!(gauges(&rig), (1, 2), "published for the metrics");
     rig.advance(1);
