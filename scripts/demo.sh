@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# vtepgw demo: a DPDK gateway between a VLAN and two Linux kernel VTEPs.
+# vtepgw demo: a DPDK gateway between a VLAN and two Linux kernel VTEPs
+# (and, at the end, the VNI's L3 gateway interface, added live).
 #
 #   ph (VLAN 10, 203.0.113.3) --veth-- [vtepgw phys0]      VLAN 10 <-> VNI 100
 #                                      [vtepgw underlay] 192.0.2.10
@@ -163,5 +164,15 @@ sleep 0.3
 wait "$PING_PID" || true
 echo "   ping during the changes: $(grep -o '[0-9]* packets transmitted, [0-9]* received' "$WORK/ping.txt")"
 grep -q ' 0% packet loss' "$WORK/ping.txt" || status=1
+
+echo "== L3 gateway: VNI 100 gets a gateway interface, live; the hosts ping it"
+curl -s -X PATCH -H 'Content-Type: application/json' \
+    -d '{"gateway": {"address": "203.0.113.254/24"}}' \
+    "http://$MGMT/api/v1/vnis/100" >/dev/null || status=1
+demo_ping ph$T 203.0.113.254
+demo_ping h1$T 203.0.113.254
+"${CLI[@]}" show interfaces | sed 's/^/   /'
+"${CLI[@]}" show route | sed 's/^/   /'
+"${CLI[@]}" show arp | sed 's/^/   /'
 
 exit $status
