@@ -101,6 +101,14 @@ pub struct Pipeline<B: PacketBuf> {
         std::net::Ipv4Addr,
         crate::l3::NextHop,
     )>,
+    /// The last sender verified as a neighbour: (interface, address, MAC,
+    /// second). Its table entry is not probed again within that second.
+    last_heard: Option<(
+        crate::l3::IfaceId,
+        std::net::Ipv4Addr,
+        crate::types::Mac,
+        u32,
+    )>,
     /// Routed packets waiting for their neighbour's MAC ([`hold`]).
     held: hold::Held<B>,
     /// The `[icmp]` rate limit of this worker's ICMP errors.
@@ -117,6 +125,9 @@ struct Tally {
     encap: Run<VniSlot>,
     tunnel_rx: Run<(crate::tables::TunnelId, std::net::Ipv4Addr)>,
     tunnel_tx: Run<(crate::tables::TunnelId, std::net::Ipv4Addr)>,
+    /// Routed packets in and out, by `WorkerCounters::routed` entry.
+    routed_in: Run<usize>,
+    routed_out: Run<usize>,
 }
 
 impl<B: PacketBuf> Pipeline<B> {
@@ -145,6 +156,7 @@ impl<B: PacketBuf> Pipeline<B> {
             staged: Vec::with_capacity(STAGE_LEN),
             staged_bridge: Vec::with_capacity(STAGE_LEN),
             last_route: None,
+            last_heard: None,
             held: hold::Held::default(),
             icmp_bucket: icmp_error::TokenBucket::default(),
             igmp_budget: (0, 0),
@@ -255,6 +267,38 @@ impl<B: PacketBuf> Pipeline<B> {
         }
         if let Some(((t, vtep), packets, bytes)) = self.tally.tunnel_tx.take() {
             c.tunnels[t.index()].add_tx(vtep, packets, bytes);
+        }
+        if let Some(run) = self.tally.routed_in.take() {
+            self.add_routed(run, true);
+        }
+        if let Some(run) = self.tally.routed_out.take() {
+            self.add_routed(run, false);
+        }
+    }
+
+    /// Counts a packet of `bytes` routed in (`inbound`) or out of the
+    /// interface whose counters are entry `counter`.
+    #[inline]
+    fn count_routed(&mut self, counter: usize, bytes: usize, inbound: bool) {
+        let run = if inbound {
+            &mut self.tally.routed_in
+        } else {
+            &mut self.tally.routed_out
+        };
+        if let Some(ended) = run.add(counter, bytes as u64) {
+            self.add_routed(ended, inbound);
+        }
+    }
+
+    fn add_routed(&self, (counter, packets, bytes): (usize, u64, u64), inbound: bool) {
+        if let Some(rc) = self.counters.routed.get(counter) {
+            let (p, b) = if inbound {
+                (&rc.in_packets, &rc.in_bytes)
+            } else {
+                (&rc.out_packets, &rc.out_bytes)
+            };
+            p.add(packets);
+            b.add(bytes);
         }
     }
 

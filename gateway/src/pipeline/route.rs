@@ -33,10 +33,7 @@ impl<B: PacketBuf> Pipeline<B> {
         src_mac: Mac,
         mut pkt: B,
     ) {
-        if let Some(rc) = self.counters.routed.get(gw.counter) {
-            rc.in_packets.inc();
-            rc.in_bytes.add(pkt.len() as u64);
-        }
+        self.count_routed(gw.counter, pkt.len(), true);
         let data = pkt.data();
         if data.get(12..14) != Some(&ETHERTYPE_IPV4.to_be_bytes()[..]) {
             return self.discard(DropReason::NotRoutable, pkt);
@@ -192,10 +189,7 @@ impl<B: PacketBuf> Pipeline<B> {
         let data = pkt.data_mut();
         data[..6].copy_from_slice(&mac.0);
         data[6..12].copy_from_slice(&out.mac.0);
-        if let Some(rc) = self.counters.routed.get(out.counter) {
-            rc.out_packets.inc();
-            rc.out_bytes.add(pkt.len() as u64);
-        }
+        self.count_routed(out.counter, pkt.len(), false);
         let slot = match out.attach {
             Attach::Vni(slot) => slot,
             Attach::Port(member) => return self.deliver_local(io, env, member, pkt),
@@ -230,8 +224,15 @@ impl<B: PacketBuf> Pipeline<B> {
         if mac.is_multicast() || mac.is_zero() {
             return;
         }
+        let heard = (iface, ip, mac, env.now);
+        if self.last_heard == Some(heard) {
+            return;
+        }
         match self.shared.neighbours.lookup(iface, ip) {
-            Some(hit) if hit.mac == mac => self.shared.neighbours.touch(hit.index, env.now),
+            Some(hit) if hit.mac == mac => {
+                self.shared.neighbours.touch(hit.index, env.now);
+                self.last_heard = Some(heard);
+            }
             _ => {
                 // VNI slot 0x7ffe: never a MAC key's (slots stay below 4096).
                 let key =
