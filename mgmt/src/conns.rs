@@ -223,6 +223,17 @@ pub async fn serve(
     let mut accept_errors = Throttled(None);
     tokio::pin!(shutdown);
     loop {
+        // Evicted and refused connections take a moment to close (a
+        // refusal waits up to a second for the client): while twice the
+        // cap of sockets is held, reap before accepting more, so a flood
+        // of connections cannot run the process out of descriptors. At
+        // most `max_connections` of them are admitted, so the rest end soon.
+        if tasks.len() >= 2 * limits.max_connections.max(1) {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = tasks.join_next() => continue,
+            }
+        }
         let stream = tokio::select! {
             _ = &mut shutdown => break,
             Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
