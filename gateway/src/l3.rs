@@ -105,6 +105,9 @@ pub struct L3Plan {
     /// By [`IfaceId`]; None only for an interface a validated config
     /// cannot have (kept so that ids stay the route table's).
     pub ifaces: Vec<Option<IfacePlan>>,
+    /// The routed interfaces' links: what a frame on a port's unbridged
+    /// VLAN is checked against (a few entries, not every interface).
+    routed_links: Vec<(crate::snapshot::Member, IfaceId)>,
     pub neighbour: NeighbourPlan,
     pub icmp: vtepgw_config::Icmp,
     /// `[[static_neighbour]]`: (interface, address, MAC).
@@ -123,6 +126,13 @@ impl L3Plan {
         let mut ifaces = Vec::new();
         let mut gateways = HashMap::new();
         let mut routed = 0;
+        // VNIs by id as written in an interface name (`vni<ID>`).
+        let vni_index: HashMap<String, (usize, &vtepgw_config::VniConfig)> = config
+            .vni
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.id.to_string(), (i, v)))
+            .collect();
         // Numbered as the route table numbers them.
         for (id, f) in crate::tables::route::interfaces(config)
             .into_iter()
@@ -148,12 +158,8 @@ impl L3Plan {
                 routed += 1;
                 continue;
             }
-            let Some((index, vni)) = config
-                .vni
-                .iter()
-                .enumerate()
-                .find(|(_, v)| f.name == format!("vni{}", v.id))
-            else {
+            let by_name = f.name.strip_prefix("vni").and_then(|id| vni_index.get(id));
+            let Some(&(index, vni)) = by_name else {
                 ifaces.push(None);
                 continue;
             };
@@ -194,8 +200,17 @@ impl L3Plan {
                 Some((id as IfaceId, n.ip, Mac(n.mac.0)))
             })
             .collect();
+        let routed_links = ifaces
+            .iter()
+            .enumerate()
+            .filter_map(|(id, f)| match f.as_ref()?.attach {
+                Attach::Port(m) => Some((m, id as IfaceId)),
+                Attach::Vni(_) => None,
+            })
+            .collect();
         let n = &config.neighbour;
         let plan = L3Plan {
+            routed_links,
             static_neighbours,
             vrf_names: crate::tables::route::vrf_names(config)
                 .into_iter()
@@ -224,10 +239,10 @@ impl L3Plan {
     #[inline]
     pub fn routed_on(&self, port: crate::types::PortId, vlan: Option<u16>) -> Option<IfaceId> {
         let m = crate::snapshot::Member { port, vlan };
-        self.ifaces
+        self.routed_links
             .iter()
-            .position(|f| f.as_ref().is_some_and(|f| f.attach == Attach::Port(m)))
-            .map(|i| i as IfaceId)
+            .find(|&&(link, _)| link == m)
+            .map(|&(_, id)| id)
     }
 }
 

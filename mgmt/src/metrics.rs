@@ -385,7 +385,7 @@ fn l3(s: &Scrape, shared: &Shared) {
     for (i, mode) in ["reply", "proxy"].iter().enumerate() {
         suppressed
             .with_label_values(&[mode])
-            .inc_by(sum_at(w, |c| &c.arp_suppression_replies, i));
+            .inc_by(w.iter().map(|c| c.arp_suppression_replies[i].get()).sum());
     }
     s.one(
         "vtepgw_arp_suppression_misses_total",
@@ -397,16 +397,12 @@ fn l3(s: &Scrape, shared: &Shared) {
         "Neighbours being resolved by ARP now, and the packets held for them (all workers).",
         &["what"],
     );
-    let gauge_sum = |f: fn(
-        &vtepgw_gateway::counters::WorkerCounters,
-    ) -> &std::sync::atomic::AtomicU64|
-     -> i64 { w.iter().map(|c| f(c).load(Relaxed)).sum::<u64>() as i64 };
+    let neighbours: u64 = w.iter().map(|c| c.neighbours_waiting.load(Relaxed)).sum();
+    let packets: u64 = w.iter().map(|c| c.packets_held.load(Relaxed)).sum();
     waiting
         .with_label_values(&["neighbours"])
-        .set(gauge_sum(|c| &c.neighbours_waiting));
-    waiting
-        .with_label_values(&["packets"])
-        .set(gauge_sum(|c| &c.packets_held));
+        .set(neighbours as i64);
+    waiting.with_label_values(&["packets"]).set(packets as i64);
     s.one(
         "vtepgw_fragmented_packets_total",
         "Routed packets without DF fragmented for a smaller egress MTU.",
@@ -417,18 +413,6 @@ fn l3(s: &Scrape, shared: &Shared) {
         "Fragments made from them.",
         sum(|w| w.fragments_made.get()),
     );
-}
-
-/// Entry `i` of a per-worker counter array, summed over the workers.
-fn sum_at<const N: usize>(
-    workers: &[std::sync::Arc<vtepgw_gateway::counters::WorkerCounters>],
-    array: fn(&vtepgw_gateway::counters::WorkerCounters) -> &[vtepgw_gateway::counters::Counter; N],
-    i: usize,
-) -> u64 {
-    workers
-        .iter()
-        .map(|c| array(c).get(i).map_or(0, |c| c.get()))
-        .sum()
 }
 
 fn drops_and_control(s: &Scrape, shared: &Shared) {

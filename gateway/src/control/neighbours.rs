@@ -69,10 +69,11 @@ impl Neighbours {
         }
         self.last_scan = now;
         let ageing = snap.l3.neighbour.ageing_secs;
-        self.remove_where(shared, |iface, ip, value, seen| {
+        let aged = self.remove_where(shared, |iface, ip, value, seen| {
             let gone = !snap.l3.iface(iface).is_some_and(|f| f.is_neighbour(ip));
             gone || (value & STATIC == 0 && now.saturating_sub(seen) > ageing)
         });
+        shared.control.neighbours_aged.add(aged);
     }
 
     /// Makes the static neighbours the snapshot's: installs them (over a
@@ -124,25 +125,27 @@ impl Neighbours {
     }
 
     /// Removes every entry for which `gone(interface, address, value, last
-    /// seen)` is true.
+    /// seen)` is true; returns how many.
     fn remove_where(
         &mut self,
         shared: &Shared,
         gone: impl Fn(IfaceId, Ipv4Addr, u64, u32) -> bool,
-    ) {
+    ) -> u64 {
         let map = shared.neighbours.map();
-        let mut aged = 0;
+        let mut removed = 0;
         for i in 0..map.capacity() {
             let Some((key, value)) = map.entry_at(i) else {
                 continue;
             };
             let (iface, ip) = split_neighbour_key(key);
             if gone(iface, ip, value, map.seen(i)) && self.writer.remove_at(i).is_some() {
-                aged += 1;
+                removed += 1;
             }
         }
-        let stats = &shared.control;
-        stats.neighbours_aged.add(aged);
-        stats.neighbours.store(self.writer.len() as u64, Relaxed);
+        shared
+            .control
+            .neighbours
+            .store(self.writer.len() as u64, Relaxed);
+        removed
     }
 }

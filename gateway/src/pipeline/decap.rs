@@ -181,7 +181,8 @@ impl<B: PacketBuf> Pipeline<B> {
         // The VNI's gateway: its ARP, and frames to its MAC to route.
         let pkt = match vni.gateway {
             Some(gw) if is_arp(pkt.data()) => {
-                match self.gateway_arp(io, env, slot, vni, gw, Ingress::Tunnel(tunnel), pkt) {
+                match self.gateway_arp(io, env, Some((slot, vni)), gw, Ingress::Tunnel(tunnel), pkt)
+                {
                     Some(pkt) => pkt,
                     None => return,
                 }

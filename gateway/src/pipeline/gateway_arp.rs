@@ -44,34 +44,33 @@ fn suppressible(sender: Ipv4Addr, target: Ipv4Addr) -> bool {
 }
 
 impl<B: PacketBuf> Pipeline<B> {
-    /// Sends an ARP reply back where its request came from.
+    /// Sends an ARP reply back where its request came from: out of the
+    /// port, or into the tunnel of `vni` it was decapsulated from.
     fn reply_to<IO: PortIo<Buf = B>>(
         &mut self,
         io: &mut IO,
         env: &Env,
-        slot: VniSlot,
-        vni: &VniPlan,
+        vni: Option<(VniSlot, &VniPlan)>,
         from: Ingress,
         pkt: B,
     ) {
-        match from {
-            Ingress::Port(member) => self.deliver_local(io, env, member, pkt),
-            Ingress::Tunnel(Some(tunnel)) => {
+        match (from, vni) {
+            (Ingress::Port(member), _) => self.deliver_local(io, env, member, pkt),
+            (Ingress::Tunnel(Some(tunnel)), Some((slot, vni))) => {
                 self.encap_unicast(io, env, slot, vni, tunnel, UNDERLAY_PORT, pkt)
             }
-            Ingress::Tunnel(None) => self.discard(DropReason::VtepUnresolved, pkt),
+            (Ingress::Tunnel(_), _) => self.discard(DropReason::VtepUnresolved, pkt),
         }
     }
 
-    /// Handles an ARP frame of VNI `slot`; gives the frame back if it is
-    /// not the gateway's business and is to be bridged.
-    #[allow(clippy::too_many_arguments)] // distinct inputs, as `flood`'s
+    /// Handles an ARP frame that came in on interface `gw` (of VNI `vni`,
+    /// or a routed port's when None); gives the frame back if it is not
+    /// the gateway's business (bridged in a VNI, dropped on a routed port).
     pub(super) fn gateway_arp<IO: PortIo<Buf = B>>(
         &mut self,
         io: &mut IO,
         env: &Env,
-        slot: VniSlot,
-        vni: &VniPlan,
+        vni: Option<(VniSlot, &VniPlan)>,
         gw: GatewayPlan,
         from: Ingress,
         mut pkt: B,
@@ -94,7 +93,7 @@ impl<B: PacketBuf> Pipeline<B> {
                     return None;
                 }
                 self.counters.gateway_arp_replies_sent.inc();
-                self.reply_to(io, env, slot, vni, from, pkt);
+                self.reply_to(io, env, vni, from, pkt);
                 None
             }
             // ARP suppression: a host's request answered here, not flooded.
@@ -124,7 +123,7 @@ impl<B: PacketBuf> Pipeline<B> {
                     return None;
                 }
                 self.counters.arp_suppression_replies[mode].inc();
-                self.reply_to(io, env, slot, vni, from, pkt);
+                self.reply_to(io, env, vni, from, pkt);
                 None
             }
             // An answer to the gateway's request: learned above, done.

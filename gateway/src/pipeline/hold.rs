@@ -147,8 +147,7 @@ impl<B: PacketBuf> Pipeline<B> {
         }
         self.held.active += 1;
         self.publish_held();
-        let out = out.clone();
-        self.ask_for(io, env, &out, ip);
+        self.ask_for(io, env, out, ip);
     }
 
     /// Publishes the waiting list's size (on changes only: holding and
@@ -179,13 +178,12 @@ impl<B: PacketBuf> Pipeline<B> {
                 .snap
                 .l3
                 .iface(iface)
-                .filter(|f| f.attach == attach && f.is_neighbour(ip))
-                .cloned();
+                .filter(|f| f.attach == attach && f.is_neighbour(ip));
             let mac = out
                 .as_ref()
                 .and_then(|_| self.shared.neighbours.lookup(iface, ip));
             match (out, mac) {
-                (Some(out), Some(hit)) => self.release(io, env, i, Some((&out, hit.mac))),
+                (Some(out), Some(hit)) => self.release(io, env, i, Some((out, hit.mac))),
                 (None, _) => self.release(io, env, i, None),
                 (Some(out), None) if now_ms >= due => {
                     if tries >= plan.retries {
@@ -194,7 +192,7 @@ impl<B: PacketBuf> Pipeline<B> {
                         let w = &mut self.held.entries[i];
                         w.tries += 1;
                         w.next_ms = now_ms + u64::from(plan.retry_interval_ms);
-                        self.ask_for(io, env, &out, ip);
+                        self.ask_for(io, env, out, ip);
                     }
                 }
                 (Some(_), None) => {}

@@ -18,8 +18,8 @@ use crate::snapshot::{Member, UNDERLAY_PORT};
 use crate::tables::MacDest;
 use crate::types::Mac;
 use crate::wire::ethernet::{ETHERTYPE_IPV4, HEADER_LEN as ETH_LEN};
-use crate::wire::icmpv4::{turn_echo_request_into_reply, IcmpError};
-use crate::wire::ipv4::{decrement_ttl, Ipv4Packet, PROTO_ICMP};
+use crate::wire::icmpv4::{is_echo_request, turn_echo_request_into_reply, IcmpError};
+use crate::wire::ipv4::{decrement_ttl, Ipv4Packet};
 use std::net::{IpAddr, Ipv4Addr};
 
 impl<B: PacketBuf> Pipeline<B> {
@@ -97,8 +97,7 @@ impl<B: PacketBuf> Pipeline<B> {
         mut pkt: B,
     ) {
         let ip = &mut pkt.data_mut()[ETH_LEN..];
-        let echo = ip.get(9) == Some(&PROTO_ICMP) && echo_request_ok(ip);
-        if !echo || turn_echo_request_into_reply(ip).is_err() {
+        if !is_echo_request(ip) || turn_echo_request_into_reply(ip).is_err() {
             return self.discard(DropReason::GatewayIgnored, pkt);
         }
         let dst = Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
@@ -237,21 +236,9 @@ impl<B: PacketBuf> Pipeline<B> {
                 // VNI slot 0x7ffe: never a MAC key's (slots stay below 4096).
                 let key =
                     (1 << 63) | (0x7ffe << 48) | u64::from(iface) << 32 | u64::from(u32::from(ip));
-                let [a, b, c, d, e, f] = mac.0;
-                let value = u64::from_be_bytes([0, 0, a, b, c, d, e, f]);
+                let value = crate::tables::neighbour::encode(mac);
                 self.notify(env, key, value, Event::Neighbour { iface, ip, mac });
             }
         }
     }
-}
-
-/// Whether an IPv4 packet is a whole ICMP echo request with a good checksum.
-fn echo_request_ok(ip: &[u8]) -> bool {
-    use crate::wire::icmpv4::{Icmpv4Packet, ECHO_REQUEST};
-    let Ok(ip) = Ipv4Packet::new_checked(ip) else {
-        return false;
-    };
-    !ip.is_fragment()
-        && Icmpv4Packet::new_checked(ip.payload())
-            .is_ok_and(|icmp| icmp.msg_type() == ECHO_REQUEST && icmp.verify_checksum())
 }

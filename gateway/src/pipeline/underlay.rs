@@ -12,9 +12,8 @@ use crate::offload;
 use crate::snapshot::UNDERLAY_PORT;
 use crate::wire::arp::{turn_request_into_reply, ArpPacket, ARP_REPLY, ARP_REQUEST};
 use crate::wire::ethernet::{parse_l2, ETHERTYPE_ARP, ETHERTYPE_IPV4, HEADER_LEN as ETH_LEN};
-use crate::wire::icmpv4::{turn_echo_request_into_reply, Icmpv4Packet, ECHO_REQUEST};
+use crate::wire::icmpv4::{is_echo_request, turn_echo_request_into_reply};
 use crate::wire::igmp::PROTO_IGMP;
-use crate::wire::ipv4::Ipv4Packet;
 
 impl<B: PacketBuf> Pipeline<B> {
     pub(super) fn handle_underlay<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, env: &Env, pkt: B) {
@@ -99,14 +98,8 @@ impl<B: PacketBuf> Pipeline<B> {
 
     /// Answers ICMP echo requests to our VTEP address, so operators can ping it.
     fn icmp_echo<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, env: &Env, mut pkt: B) {
-        let ok = Ipv4Packet::new_checked(&pkt.data()[ETH_LEN..])
-            .ok()
-            .and_then(|ip| {
-                let icmp = Icmpv4Packet::new_checked(ip.payload()).ok()?;
-                (icmp.msg_type() == ECHO_REQUEST && icmp.verify_checksum()).then_some(())
-            })
-            .is_some();
-        if !ok || turn_echo_request_into_reply(&mut pkt.data_mut()[ETH_LEN..]).is_err() {
+        let ip = &mut pkt.data_mut()[ETH_LEN..];
+        if !is_echo_request(ip) || turn_echo_request_into_reply(ip).is_err() {
             return self.discard(DropReason::IcmpIgnored, pkt);
         }
         let our_mac = env.snap.underlay.mac;

@@ -190,6 +190,18 @@ impl IcmpError {
     }
 }
 
+/// Whether an IPv4 packet is a whole (unfragmented) ICMP echo request
+/// with a good ICMP checksum: what the gateway answers.
+pub fn is_echo_request(ip_packet: &[u8]) -> bool {
+    let Ok(ip) = Ipv4Packet::new_checked(ip_packet) else {
+        return false;
+    };
+    ip.protocol() == PROTO_ICMP
+        && !ip.is_fragment()
+        && Icmpv4Packet::new_checked(ip.payload())
+            .is_ok_and(|icmp| icmp.msg_type() == ECHO_REQUEST && icmp.verify_checksum())
+}
+
 /// Rewrites an IPv4 + ICMP echo request in place into its echo reply:
 /// addresses swapped, type 0, TTL 64, both checksums fixed.
 ///
