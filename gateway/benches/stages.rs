@@ -116,6 +116,80 @@ static_macs = [{ mac = "02:00:00:04:00:01", vtep = "192.0.2.1" }]
 const GATEWAY_MAC: Mac = [2, 0x76, 192, 0, 2, 10];
 const ROUTED_DST: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 2);
 
+/// Scale: `SCALE_VNIS` VNIs (10000..), VNI 10000+j on VLAN j%2048+1 of
+/// phys0 (j < 2048) or phys1, and `macs` static MACs spread over them
+/// (MAC k is 02:00:00:kk:kk:kk in VNI 10000 + k % VNIs) behind VTEP 0, as
+/// `perf/gen_scale.py` writes it for `perf/bench.sh`'s scale case.
+const SCALE_VNIS: usize = 4096;
+
+fn scale_config(macs: usize) -> String {
+    use std::fmt::Write;
+    let mut c = String::from(
+        "[underlay]\ndevice = \"u0\"\naddress = \"192.0.2.10/24\"\n\n[dataplane]\nmac_table_capacity = 2097152\n",
+    );
+    for (port, range) in [(0, 0..2048), (1, 2048..SCALE_VNIS)] {
+        let _ = write!(
+            c,
+            "\n[[port]]\nname = \"phys{port}\"\ndevice = \"p{port}\"\nvlans = ["
+        );
+        for j in range {
+            let _ = write!(c, "{{ vlan = {}, vni = {} }},", j % 2048 + 1, 10000 + j);
+        }
+        c.push_str("]\n");
+    }
+    let mut per_vni = vec![String::new(); SCALE_VNIS];
+    for k in 0..macs {
+        let m = scale_mac(k);
+        let _ = write!(
+            per_vni[k % SCALE_VNIS],
+            "{{ mac = \"{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}\", vtep = \"192.0.2.1\" }},",
+            m[0],
+            m[1],
+            m[2],
+            m[3],
+            m[4],
+            m[5]
+        );
+    }
+    for (j, statics) in per_vni.iter().enumerate() {
+        let _ = write!(
+            c,
+            "\n[[vni]]\nid = {}\nflood = []\nstatic_macs = [{statics}]\n",
+            10000 + j
+        );
+    }
+    c
+}
+
+fn scale_mac(k: usize) -> Mac {
+    [2, 0, 0, (k >> 16) as u8, (k >> 8) as u8, k as u8]
+}
+
+/// 65536 decap frames of 110 bytes, frame i from static MAC k(i) in its
+/// VNI to an unknown MAC (flooded to the VNI's one port): `touch` distinct
+/// MACs spread evenly over the `macs`, in a fixed shuffled order.
+fn scale_frames(macs: usize, touch: usize) -> Vec<Vec<u8>> {
+    let step = macs / touch;
+    let mut order: Vec<usize> = (0..65536).collect();
+    let mut rng = fastrand::Rng::with_seed(7);
+    rng.shuffle(&mut order);
+    order
+        .into_iter()
+        .map(|i| {
+            let k = (i % touch) * step;
+            let mut f = inner(i, UNKNOWN_MAC, 60);
+            f[6..12].copy_from_slice(&scale_mac(k));
+            vxlan_frame(i, (10000 + k % SCALE_VNIS) as u32, &f)
+        })
+        .collect()
+}
+
+/// The port and VLAN a scale frame leaves by (from its VNI).
+fn scale_output(frame: &[u8]) -> (usize, u16) {
+    let vni = u32::from_be_bytes([0, frame[46], frame[47], frame[48]]) as usize - 10000;
+    (1 + vni / 2048, (vni % 2048 + 1) as u16)
+}
+
 // --- in-memory devices ----------------------------------------------------
 
 /// One port: frames replayed forever on rx (if any), a count of what was sent.
@@ -629,6 +703,46 @@ fn bench(c: &mut Criterion, totals: &Totals) {
         g.bench_function(BenchmarkId::from_parameter(&name), |b| {
             b.iter_custom(|iters| time_polls(&mut rig, iters, totals, &name))
         });
+    }
+
+    // Scale: 10^6 static MACs (`SCALE_MACS`) in 4096 VNIs; 65536 frames
+    // touching 65536 of them (far apart, every VNI) against 16 of them.
+    // Loss = 1 − rate(scale-65536) / rate(scale-16).
+    if std::env::args().any(|a| a.contains("scale")) {
+        let macs: usize = std::env::var("SCALE_MACS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1_000_000);
+        let started = Instant::now();
+        let mut rig = Rig::new(&scale_config(macs));
+        eprintln!(
+            "scale: {macs} static MACs loaded in {:?}",
+            started.elapsed()
+        );
+        for touch in [16, 65536] {
+            let name = format!("scale{touch}-110");
+            let frames = scale_frames(macs, touch);
+            let mut want = [0u64; 3];
+            for f in &frames[..BURST] {
+                want[scale_output(f).0] += 1;
+            }
+            rig.start(0, frames, &want, |p, f| {
+                expect(p >= 1, "not on a physical port")?;
+                expect(f.len() == 64, "length")?;
+                expect(f[..6] == UNKNOWN_MAC, "dst MAC")?;
+                let vni = (usize::from(f[9]) << 16 | usize::from(f[10]) << 8 | usize::from(f[11]))
+                    % SCALE_VNIS;
+                let (port, vlan) = (1 + vni / 2048, (vni % 2048 + 1) as u16);
+                expect(p == port, "port of the source MAC's VNI")?;
+                expect(
+                    f[12..16] == [0x81, 0, (vlan >> 8) as u8, vlan as u8],
+                    "VLAN of the VNI",
+                )
+            });
+            g.bench_function(BenchmarkId::from_parameter(&name), |b| {
+                b.iter_custom(|iters| time_polls(&mut rig, iters, totals, &name))
+            });
+        }
     }
     g.finish();
 }

@@ -76,7 +76,13 @@ impl<B: PacketBuf> Pipeline<B> {
     /// learning and forwarding.
     pub(super) fn bridge_staged<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, env: &Env) {
         let mut staged = std::mem::take(&mut self.staged_bridge);
-        look_up_all(&mut staged, &self.shared.macs, env.snap, |b| &mut b.macs);
+        look_up_all(
+            &mut staged,
+            &self.shared.macs,
+            env.snap,
+            &self.counters.vnis,
+            |b| &mut b.macs,
+        );
         for (pkt, b) in staged.drain(..) {
             self.bridge(io, env, b, pkt);
         }

@@ -132,7 +132,13 @@ impl<B: PacketBuf> Pipeline<B> {
     /// then decapsulation and delivery.
     pub(super) fn decap_staged<IO: PortIo<Buf = B>>(&mut self, io: &mut IO, env: &Env) {
         let mut staged = std::mem::take(&mut self.staged);
-        look_up_all(&mut staged, &self.shared.macs, env.snap, |d| &mut d.macs);
+        look_up_all(
+            &mut staged,
+            &self.shared.macs,
+            env.snap,
+            &self.counters.vnis,
+            |d| &mut d.macs,
+        );
         for (pkt, d) in staged.drain(..) {
             self.decapsulate(io, env, d, pkt);
         }

@@ -89,6 +89,13 @@ impl AtomicMap {
         self.cells.len()
     }
 
+    /// Starts loading the cell where a lookup of `key` begins, so that a
+    /// later [`Self::get`] finds it in cache (a hint; no effect on results).
+    #[inline]
+    pub fn prefetch(&self, key: u64) {
+        prefetch_index::prefetch_index(&self.cells, home(key, self.mask));
+    }
+
     /// Looks `key` up (any thread). `key` must carry [`KEY_TAG`].
     #[inline]
     pub fn get(&self, key: u64) -> Option<Hit> {

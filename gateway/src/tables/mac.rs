@@ -104,6 +104,12 @@ impl MacTable {
         MacTable { map }
     }
 
+    /// Starts loading where [`Self::lookup`] of `mac` will look first.
+    #[inline]
+    pub fn prefetch(&self, vni_slot: VniSlot, mac: &Mac) {
+        self.map.prefetch(mac_key(vni_slot, mac));
+    }
+
     /// Finds `mac` in a VNI slot.
     #[inline]
     pub fn lookup(&self, vni_slot: VniSlot, mac: &Mac) -> Option<MacHit> {
