@@ -180,8 +180,8 @@ impl<B: PacketBuf> Pipeline<B> {
         }
         let (slot, dst, dst_hit) = (m.slot, m.dst, m.dst_hit);
         self.count_decap(slot, d.inner_len);
-        if let Some((g, addr)) = d.group {
-            self.counters.groups[usize::from(g)].add_rx(addr, 1, d.inner_len as u64);
+        if let Some(group) = d.group {
+            self.count_group_rx(group, d.inner_len);
         }
 
         // The VNI's gateway: its ARP, and frames to its MAC to route.

@@ -53,7 +53,7 @@ impl<B: PacketBuf> Pipeline<B> {
             g.outer.emit(out, inner_len, self.ip_ident, sport, vni);
         }
         offload::offload_outer_ipv4_cksum(io.offloads(UNDERLAY_PORT), &mut pkt);
-        self.counters.groups[usize::from(g.counter)].add_tx(g.addr, 1, pkt.len() as u64);
+        self.count_group_tx((g.counter, g.addr), pkt.len());
         self.send(io, UNDERLAY_PORT, pkt);
     }
 

@@ -181,6 +181,19 @@ fn bum_from_the_group_reaches_local_ports_only_and_unicast_follows_the_source() 
     );
     let g = rig.shared.workers[0].groups[0].read().unwrap();
     assert_eq!((g.0, g.1[0]), (G1, 1), "decap counted for the group");
+    // A burst of them is counted frame by frame (gathered per poll).
+    for _ in 0..3 {
+        rig.inject(0, &vxlan_to(VTEP2, G1, multicast_mac(G1), 100, &bum));
+    }
+    rig.run();
+    assert_eq!(rig.take(1).len(), 3);
+    rig.take(2);
+    let g = rig.shared.workers[0].groups[0].read().unwrap();
+    assert_eq!(
+        (g.1[0], g.1[1]),
+        (4, 4 * bum.len() as u64),
+        "group rx packets, bytes"
+    );
     // Learned against the unicast source, which is resolved by ARP.
     let tunnel = rig.tunnel(VTEP2);
     assert_eq!(rig.lookup(100, &HOST_V2), Some(MacDest::Remote { tunnel }));

@@ -125,6 +125,9 @@ struct Tally {
     encap: Run<VniSlot>,
     tunnel_rx: Run<(crate::tables::TunnelId, std::net::Ipv4Addr)>,
     tunnel_tx: Run<(crate::tables::TunnelId, std::net::Ipv4Addr)>,
+    /// Multicast group traffic, by (group counter entry, address).
+    group_rx: Run<(u16, std::net::Ipv4Addr)>,
+    group_tx: Run<(u16, std::net::Ipv4Addr)>,
     /// Routed packets in and out, by `WorkerCounters::routed` entry.
     routed_in: Run<usize>,
     routed_out: Run<usize>,
@@ -268,6 +271,12 @@ impl<B: PacketBuf> Pipeline<B> {
         if let Some(((t, vtep), packets, bytes)) = self.tally.tunnel_tx.take() {
             c.tunnels[t.index()].add_tx(vtep, packets, bytes);
         }
+        if let Some(((g, addr), packets, bytes)) = self.tally.group_rx.take() {
+            c.groups[usize::from(g)].add_rx(addr, packets, bytes);
+        }
+        if let Some(((g, addr), packets, bytes)) = self.tally.group_tx.take() {
+            c.groups[usize::from(g)].add_tx(addr, packets, bytes);
+        }
         if let Some(run) = self.tally.routed_in.take() {
             self.add_routed(run, true);
         }
@@ -319,6 +328,22 @@ impl<B: PacketBuf> Pipeline<B> {
             let vc = &self.counters.vnis[slot.index()];
             vc.encap_packets.add(packets);
             vc.encap_bytes.add(bytes);
+        }
+    }
+
+    /// Counts a frame received through group `(counter, addr)` (`bytes`: inner frame).
+    #[inline]
+    fn count_group_rx(&mut self, group: (u16, std::net::Ipv4Addr), bytes: usize) {
+        if let Some(((g, a), p, b)) = self.tally.group_rx.add(group, bytes as u64) {
+            self.counters.groups[usize::from(g)].add_rx(a, p, b);
+        }
+    }
+
+    /// Counts a VXLAN frame sent to group `(counter, addr)`.
+    #[inline]
+    fn count_group_tx(&mut self, group: (u16, std::net::Ipv4Addr), bytes: usize) {
+        if let Some(((g, a), p, b)) = self.tally.group_tx.add(group, bytes as u64) {
+            self.counters.groups[usize::from(g)].add_tx(a, p, b);
         }
     }
 
