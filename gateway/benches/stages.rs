@@ -127,28 +127,27 @@ fn scale_config(macs: usize) -> String {
     let mut c = String::from(
         "[underlay]\ndevice = \"u0\"\naddress = \"192.0.2.10/24\"\n\n[dataplane]\nmac_table_capacity = 2097152\n",
     );
-    for (port, range) in [(0, 0..2048), (1, 2048..SCALE_VNIS)] {
+    for port in 0..2 {
         let _ = write!(
             c,
             "\n[[port]]\nname = \"phys{port}\"\ndevice = \"p{port}\"\nvlans = ["
         );
-        for j in range {
-            let _ = write!(c, "{{ vlan = {}, vni = {} }},", j % 2048 + 1, 10000 + j);
+        for j in (0..SCALE_VNIS).filter(|&j| scale_binding(j).0 == port) {
+            let _ = write!(
+                c,
+                "{{ vlan = {}, vni = {} }},",
+                scale_binding(j).1,
+                10000 + j
+            );
         }
         c.push_str("]\n");
     }
     let mut per_vni = vec![String::new(); SCALE_VNIS];
     for k in 0..macs {
-        let m = scale_mac(k);
+        let mac = vtepgw_gateway::types::Mac(scale_mac(k));
         let _ = write!(
             per_vni[k % SCALE_VNIS],
-            "{{ mac = \"{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}\", vtep = \"192.0.2.1\" }},",
-            m[0],
-            m[1],
-            m[2],
-            m[3],
-            m[4],
-            m[5]
+            "{{ mac = \"{mac}\", vtep = \"192.0.2.1\" }},"
         );
     }
     for (j, statics) in per_vni.iter().enumerate() {
@@ -184,10 +183,9 @@ fn scale_frames(macs: usize, touch: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// The port and VLAN a scale frame leaves by (from its VNI).
-fn scale_output(frame: &[u8]) -> (usize, u16) {
-    let vni = u32::from_be_bytes([0, frame[46], frame[47], frame[48]]) as usize - 10000;
-    (1 + vni / 2048, (vni % 2048 + 1) as u16)
+/// Scale VNI 10000 + j's binding: (physical port 0 or 1, VLAN).
+fn scale_binding(j: usize) -> (usize, u16) {
+    (j / 2048, (j % 2048 + 1) as u16)
 }
 
 // --- in-memory devices ----------------------------------------------------
@@ -724,16 +722,17 @@ fn bench(c: &mut Criterion, totals: &Totals) {
             let frames = scale_frames(macs, touch);
             let mut want = [0u64; 3];
             for f in &frames[..BURST] {
-                want[scale_output(f).0] += 1;
+                let j = u32::from_be_bytes([0, f[46], f[47], f[48]]) as usize - 10000;
+                want[1 + scale_binding(j).0] += 1;
             }
             rig.start(0, frames, &want, |p, f| {
                 expect(p >= 1, "not on a physical port")?;
                 expect(f.len() == 64, "length")?;
                 expect(f[..6] == UNKNOWN_MAC, "dst MAC")?;
-                let vni = (usize::from(f[9]) << 16 | usize::from(f[10]) << 8 | usize::from(f[11]))
-                    % SCALE_VNIS;
-                let (port, vlan) = (1 + vni / 2048, (vni % 2048 + 1) as u16);
-                expect(p == port, "port of the source MAC's VNI")?;
+                // The source MAC's number k is its last three bytes; its VNI is 10000 + k % VNIs.
+                let k = usize::from(f[9]) << 16 | usize::from(f[10]) << 8 | usize::from(f[11]);
+                let (port, vlan) = scale_binding(k % SCALE_VNIS);
+                expect(p == 1 + port, "port of the source MAC's VNI")?;
                 expect(
                     f[12..16] == [0x81, 0, (vlan >> 8) as u8, vlan as u8],
                     "VLAN of the VNI",
