@@ -16,18 +16,27 @@ use crate::wire::ipv4::{checksum, HEADER_LEN as IP_LEN};
 /// Splits an IPv4 packet (`ip`: header without options, then payload)
 /// into fragments of at most `mtu` bytes: calls `emit(header, chunk)` for
 /// each, in order. False (and no call) if it cannot be fragmented: options,
-/// a header that lies, or an MTU too small for 8 bytes of payload.
+/// a header that lies, a fragment ending past 65535 bytes, or an MTU too
+/// small for 8 bytes of payload.
 pub(super) fn split(ip: &[u8], mtu: u16, mut emit: impl FnMut(&[u8; IP_LEN], &[u8])) -> bool {
     let Some(header) = ip.get(..IP_LEN) else {
         return false;
     };
     let total = usize::from(u16::from_be_bytes([header[2], header[3]]));
     let step = (usize::from(mtu).saturating_sub(IP_LEN)) / 8 * 8;
-    if header[0] != 0x45 || total > ip.len() || total <= IP_LEN || step == 0 {
-        return false;
-    }
     let flags_offset = u16::from_be_bytes([header[6], header[7]]);
     let (more, offset) = (flags_offset & 0x2000 != 0, flags_offset & 0x1fff);
+    // A fragment whose end lies past 65535 bytes cannot be reassembled
+    // (and its pieces' offsets would not fit 13 bits).
+    let end = usize::from(offset) * 8 + total.saturating_sub(IP_LEN);
+    if header[0] != 0x45
+        || total > ip.len()
+        || total <= IP_LEN
+        || step == 0
+        || end > 0xffff - IP_LEN
+    {
+        return false;
+    }
     let payload = &ip[IP_LEN..total];
     let last = (payload.len() - 1) / step;
     for (k, chunk) in payload.chunks(step).enumerate() {
@@ -163,5 +172,19 @@ mod tests {
         assert!(!split(&ip, 20, |_, _| {}), "no room for payload");
         ip[0] = 0x46;
         assert!(!split(&ip, 60, |_, _| {}), "options");
+    }
+
+    #[test]
+    fn a_fragment_ending_past_65535_bytes_is_refused() {
+        // Offset 8100 units (64800 bytes) + 800 bytes of payload: past the
+        // largest datagram; its pieces' offsets would spill into the flags.
+        let mut ip = packet(800, false);
+        ip[6..8].copy_from_slice(&8100u16.to_be_bytes());
+        assert!(!split(&ip, 500, |_, _| {}));
+        // Offset 8089 units (64712 bytes) + 800 ends within the limit.
+        ip[6..8].copy_from_slice(&8089u16.to_be_bytes());
+        let mut got = Vec::new();
+        assert!(split(&ip, 500, |h, _| got.push(u16::from_be_bytes([h[6], h[7]]))));
+        assert_eq!(got, [0x2000 | 8089, 8089 + 60]);
     }
 }

@@ -209,7 +209,13 @@ impl<B: PacketBuf> Pipeline<B> {
         i: usize,
         to: Option<(&IfacePlan, Mac)>,
     ) {
-        let mut packets = std::mem::take(&mut self.held.entries[i].packets);
+        let w = &mut self.held.entries[i];
+        let mut packets = std::mem::take(&mut w.packets);
+        // While its packets go, the entry stays taken but matches no
+        // neighbour: an ICMP error routed to this same neighbour starts a
+        // wait of its own instead of landing in the emptied list (which
+        // would allocate, and be overwritten below).
+        w.ip = Ipv4Addr::UNSPECIFIED;
         for (pkt, from) in packets.drain(..) {
             // A held packet had its verdict ("consumed"); it comes back as a new one.
             self.ledger.entered += 1;

@@ -694,3 +694,23 @@ fn a_static_neighbour_is_never_asked_for_overridden_or_aged() {
     );
     assert_eq!(rig.shared.workers[0].gateway_arp_requests_sent.get(), 0);
 }
+
+#[test]
+fn an_error_about_a_released_packet_to_the_same_neighbour_waits_for_it_too() {
+    // From VNI 100, a packet claiming B's address as its source, to B
+    // (unresolved in VNI 200): when its wait ends, the host unreachable
+    // error goes back to B, the very neighbour just given up on. It must
+    // start a wait of its own, not vanish into the entry being released.
+    let mut rig = rig();
+    let ping = ethernet(GW_MAC, HOST_P0, Some(10), 0x0800, &echo(B_IP, B_IP, 64));
+    rig.inject(1, &ping);
+    rig.run();
+    assert_eq!(rig.worker_held(), 1);
+    rig.take(2);
+    rig.advance(1);
+    assert_eq!(rig.take(2).len(), 1, "the retry");
+    rig.advance(1);
+    assert_eq!(rig.drops(DropReason::NeighbourUnresolved), 1);
+    assert_eq!(rig.worker_held(), 1, "the error waits for B in turn");
+    assert_eq!(rig.take(2).len(), 1, "and B is asked for again");
+}
