@@ -10,9 +10,8 @@ use crate::events::ControlFrame;
 use crate::shared::Shared;
 use crate::snapshot::{Snapshot, UNDERLAY_PORT};
 use crate::tables::{TunnelId, TunnelWriter};
-use crate::wire::arp::{ArpRepr, ARP_LEN, ARP_REQUEST};
-use crate::wire::ethernet::{EthernetFrame, ETHERTYPE_ARP, HEADER_LEN as ETH_LEN};
-use crate::wire::{Mac, BROADCAST_MAC};
+use crate::wire::arp::request_frame;
+use crate::wire::Mac;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::sync::atomic::Ordering::Relaxed;
@@ -248,7 +247,7 @@ impl Resolver {
             return;
         }
         state.requested_ms = Some(now_ms);
-        let frame = arp_request(snap.underlay.mac, snap.underlay.ip, ip);
+        let frame = request_frame(snap.underlay.mac, snap.underlay.ip, ip);
         let sent = ControlFrame::new(UNDERLAY_PORT, &frame)
             .is_some_and(|f| self.frames.try_send(f).is_ok());
         if sent {
@@ -269,22 +268,4 @@ impl Resolver {
             .next_hops_pending
             .store((self.next_hops.len() - resolved) as u64, Relaxed);
     }
-}
-
-/// A broadcast ARP request for `target` from (`mac`, `ip`).
-fn arp_request(mac: Mac, ip: Ipv4Addr, target: Ipv4Addr) -> [u8; ETH_LEN + ARP_LEN] {
-    let mut frame = [0u8; ETH_LEN + ARP_LEN];
-    let mut eth = EthernetFrame::new_unchecked(&mut frame[..ETH_LEN]);
-    eth.set_dst(BROADCAST_MAC);
-    eth.set_src(mac);
-    eth.set_ethertype(ETHERTYPE_ARP);
-    ArpRepr {
-        op: ARP_REQUEST,
-        sender_mac: mac,
-        sender_ip: ip,
-        target_mac: Mac::ZERO,
-        target_ip: target,
-    }
-    .emit(&mut frame[ETH_LEN..]);
-    frame
 }

@@ -17,10 +17,9 @@ use crate::counters::DropReason;
 use crate::io::{copy_into_new, PortIo};
 use crate::l3::{Attach, GatewayPlan, IfaceId, IfacePlan};
 use crate::types::VniSlot;
-use crate::wire::arp::{ArpRepr, ARP_LEN, ARP_REQUEST};
-use crate::wire::ethernet::{ETHERTYPE_ARP, HEADER_LEN as ETH_LEN};
+use crate::wire::arp::request_frame;
 use crate::wire::icmpv4::IcmpError;
-use crate::wire::{Mac, BROADCAST_MAC};
+use crate::wire::Mac;
 use std::net::Ipv4Addr;
 
 /// Neighbours one worker resolves at once; more are dropped as
@@ -82,23 +81,6 @@ impl<B> Held<B> {
     pub(super) fn packets(&self) -> usize {
         self.entries.iter().map(|e| e.packets.len()).sum()
     }
-}
-
-/// An ARP request from `out`'s gateway address for `ip`.
-fn arp_request(out: &IfacePlan, ip: Ipv4Addr) -> [u8; ETH_LEN + ARP_LEN] {
-    let mut frame = [0u8; ETH_LEN + ARP_LEN];
-    frame[..6].copy_from_slice(&BROADCAST_MAC.0);
-    frame[6..12].copy_from_slice(&out.mac.0);
-    frame[12..14].copy_from_slice(&ETHERTYPE_ARP.to_be_bytes());
-    ArpRepr {
-        op: ARP_REQUEST,
-        sender_mac: out.mac,
-        sender_ip: out.ip,
-        target_mac: Mac::ZERO,
-        target_ip: ip,
-    }
-    .emit(&mut frame[ETH_LEN..]);
-    frame
 }
 
 impl<B: PacketBuf> Pipeline<B> {
@@ -246,7 +228,7 @@ impl<B: PacketBuf> Pipeline<B> {
         ip: Ipv4Addr,
     ) {
         self.ledger.entered += 1;
-        let Some(pkt) = copy_into_new(io, &arp_request(out, ip)) else {
+        let Some(pkt) = copy_into_new(io, &request_frame(out.mac, out.ip, ip)) else {
             return self.drop_packet(DropReason::NoMbuf);
         };
         self.counters.gateway_arp_requests_sent.inc();
@@ -263,7 +245,8 @@ impl<B: PacketBuf> Pipeline<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::arp::ArpPacket;
+    use crate::wire::arp::{ArpPacket, ARP_REQUEST};
+    use crate::wire::ethernet::HEADER_LEN as ETH_LEN;
 
     #[test]
     fn the_request_asks_from_the_gateway_address() {
@@ -277,7 +260,7 @@ mod tests {
             attach: Attach::Vni(VniSlot(1)),
             counter: 1,
         };
-        let f = arp_request(&out, Ipv4Addr::new(198, 51, 100, 2));
+        let f = request_frame(out.mac, out.ip, Ipv4Addr::new(198, 51, 100, 2));
         assert_eq!(&f[..6], &[0xff; 6]);
         assert_eq!(&f[6..12], &out.mac.0);
         let a = ArpPacket::new_checked(&f[ETH_LEN..]).unwrap();

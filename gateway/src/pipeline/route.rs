@@ -233,9 +233,9 @@ impl<B: PacketBuf> Pipeline<B> {
                 self.last_heard = Some(heard);
             }
             _ => {
-                // VNI slot 0x7ffe: never a MAC key's (slots stay below 4096).
-                let key =
-                    (1 << 63) | (0x7ffe << 48) | u64::from(iface) << 32 | u64::from(u32::from(ip));
+                // Apart from MAC keys in the event filter: VNI slot bits 0x7ffe,
+                // which no MAC key has (slots stay below 4096).
+                let key = crate::tables::neighbour::neighbour_key(iface, ip) | (0x7ffe << 48);
                 let value = crate::tables::neighbour::encode(mac);
                 self.notify(env, key, value, Event::Neighbour { iface, ip, mac });
             }

@@ -150,6 +150,31 @@ impl ArpRepr {
     }
 }
 
+/// A broadcast Ethernet frame carrying an ARP request for `target` from
+/// (`mac`, `ip`): the underlay's next-hop resolution and the L3 gateway's
+/// neighbour resolution both send this.
+pub fn request_frame(
+    mac: Mac,
+    ip: Ipv4Addr,
+    target: Ipv4Addr,
+) -> [u8; super::ethernet::HEADER_LEN + ARP_LEN] {
+    let mut frame = [0u8; super::ethernet::HEADER_LEN + ARP_LEN];
+    let (eth, arp) = frame.split_at_mut(super::ethernet::HEADER_LEN);
+    let mut eth = EthernetFrame::new_unchecked(eth);
+    eth.set_dst(super::BROADCAST_MAC);
+    eth.set_src(mac);
+    eth.set_ethertype(ETHERTYPE_ARP);
+    ArpRepr {
+        op: ARP_REQUEST,
+        sender_mac: mac,
+        sender_ip: ip,
+        target_mac: Mac::ZERO,
+        target_ip: target,
+    }
+    .emit(arp);
+    frame
+}
+
 /// Rewrites a whole Ethernet (+ optional 802.1Q tag) + ARP request frame in
 /// place into the reply from `our_mac`: the requested IP becomes the sender,
 /// the requester becomes the target and the Ethernet destination.
