@@ -114,7 +114,10 @@ impl<B: PacketBuf> Pipeline<B> {
                     None => return,
                 }
             }
-            Some(gw) if dst == gw.mac => return self.route_in(io, env, gw, m.src, pkt),
+            Some(gw) if dst == gw.mac => {
+                let cksum = offload::rx_ipv4_verdict(io.offloads(ingress.port), &pkt);
+                return self.route_in(io, env, gw, m.src, cksum, pkt);
+            }
             _ => pkt,
         };
         if dst.is_multicast() {

@@ -193,7 +193,9 @@ impl<B: PacketBuf> Pipeline<B> {
                     None => return,
                 }
             }
-            Some(gw) if dst == gw.mac => return self.route_in(io, env, gw, m.src, pkt),
+            Some(gw) if dst == gw.mac => {
+                return self.route_in(io, env, gw, m.src, RxCksum::Unknown, pkt)
+            }
             _ => pkt,
         };
         if dst.is_multicast() {

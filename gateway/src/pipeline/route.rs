@@ -9,11 +9,12 @@
 //! frame from the gateway MAC: bridged to a port or encapsulated.
 
 use super::{destination_of, wire_drop, Env, Pipeline};
-use crate::buf::PacketBuf;
+use crate::buf::{PacketBuf, RxCksum};
 use crate::counters::DropReason;
 use crate::events::Event;
 use crate::io::PortIo;
 use crate::l3::{Attach, GatewayPlan, IfaceId, IfacePlan, NextHop};
+use crate::offload;
 use crate::snapshot::{Member, UNDERLAY_PORT};
 use crate::tables::MacDest;
 use crate::types::Mac;
@@ -25,12 +26,15 @@ use std::net::{IpAddr, Ipv4Addr};
 impl<B: PacketBuf> Pipeline<B> {
     /// Routes an untagged frame that came in on interface `gw` (a VNI's
     /// gateway interface, or a routed port), sent to its MAC by `src_mac`.
+    /// `cksum`: the driver's verdict on its IPv4 header (Unknown for a
+    /// decapsulated frame: the device checked only the outer one).
     pub(super) fn route_in<IO: PortIo<Buf = B>>(
         &mut self,
         io: &mut IO,
         env: &Env,
         gw: GatewayPlan,
         src_mac: Mac,
+        cksum: RxCksum,
         mut pkt: B,
     ) {
         self.count_routed(gw.counter, pkt.len(), true);
@@ -39,7 +43,7 @@ impl<B: PacketBuf> Pipeline<B> {
             return self.discard(DropReason::NotRoutable, pkt);
         }
         let (src, dst, ttl) = match Ipv4Packet::new_checked(&data[ETH_LEN..]) {
-            Ok(ip) if !ip.verify_checksum() => {
+            Ok(ip) if !offload::ipv4_checksum_ok(cksum, || ip.verify_checksum()) => {
                 return self.discard(DropReason::BadIpv4Checksum, pkt)
             }
             Ok(ip) => (ip.src_addr(), ip.dst_addr(), ip.ttl()),

@@ -714,3 +714,60 @@ fn an_error_about_a_released_packet_to_the_same_neighbour_waits_for_it_too() {
     assert_eq!(rig.worker_held(), 1, "the error waits for B in turn");
     assert_eq!(rig.take(2).len(), 1, "and B is asked for again");
 }
+
+#[test]
+fn the_drivers_checksum_verdict_is_used_for_frames_from_ports_not_from_tunnels() {
+    use crate::buf::{RxCksum, VecBuf};
+    use crate::offload::Offloads;
+    let mut rig = rig();
+    let offloads = &mut rig.worker.io_mut().offloads;
+    offloads.resize(3, Offloads::NONE);
+    let rx = Offloads {
+        rx_ipv4_cksum: true,
+        ..Offloads::NONE
+    };
+    offloads[0] = rx;
+    offloads[1] = rx;
+    let packet = echo(A_IP, B_IP, 64);
+    let mut wrong = packet.clone();
+    wrong[10] ^= 0xff;
+    let inject = |rig: &mut Rig, port: u8, frame: &[u8], verdict: RxCksum| {
+        let mut b = VecBuf::from_frame(frame);
+        b.meta.rx_ipv4_cksum = verdict;
+        rig.worker.io_mut().inject_buf(port, b);
+    };
+    // From phys0: the device's word decides, the bytes are not recomputed.
+    inject(
+        &mut rig,
+        1,
+        &ethernet(GW_MAC, HOST_P0, Some(10), 0x0800, &wrong),
+        RxCksum::Good,
+    );
+    inject(
+        &mut rig,
+        1,
+        &ethernet(GW_MAC, HOST_P0, Some(10), 0x0800, &packet),
+        RxCksum::Bad,
+    );
+    rig.run();
+    assert_eq!(
+        rig.drops(DropReason::BadIpv4Checksum),
+        1,
+        "the one flagged bad"
+    );
+    assert_eq!(rig.worker_held(), 1, "the one flagged good waits for B");
+    // Decapsulated: the device's verdict was on the outer header only.
+    let inner = ethernet(GW_MAC, HOST_V1, None, 0x0800, &wrong);
+    inject(
+        &mut rig,
+        0,
+        &vxlan_from(VTEP1, VTEP1_MAC, 100, &inner),
+        RxCksum::Good,
+    );
+    rig.run();
+    assert_eq!(
+        rig.drops(DropReason::BadIpv4Checksum),
+        2,
+        "inner checked in software"
+    );
+}

@@ -39,6 +39,7 @@ impl<B: PacketBuf> Pipeline<B> {
         if l2.dst != gw.mac {
             return self.discard(DropReason::NotForInterface, pkt);
         }
-        self.route_in(io, env, gw, l2.src, pkt);
+        let cksum = crate::offload::rx_ipv4_verdict(io.offloads(member.port), &pkt);
+        self.route_in(io, env, gw, l2.src, cksum, pkt);
     }
 }
